@@ -1,0 +1,175 @@
+"""The ZEGO Digital Human integration: make a ZEGO cloud avatar speak for Home Assistant."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import Platform
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
+
+from .avatar import AvatarCoordinator, async_stop_task_quietly, attached_issue_id
+from .client import (
+    ZegoAuthenticationError,
+    ZegoClient,
+    ZegoClockSkewError,
+    ZegoError,
+)
+from .const import (
+    CONF_APP_ID,
+    CONF_ENDPOINT,
+    CONF_SERVER_SECRET,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_TYPE_AVATAR,
+)
+from .data import ZegoConfigEntry, ZegoRuntimeData
+from .helpers import create_client, describe
+from .services import async_setup_services
+from .speech import SpeechManager
+from .store import TaskStore
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.typing import ConfigType
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.MEDIA_PLAYER,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, whatever entries exist."""
+    async_setup_services(hass)
+    return True
+
+
+def _entry_client(hass: HomeAssistant, data: Mapping[str, Any]) -> ZegoClient:
+    return create_client(
+        hass,
+        app_id=str(data[CONF_APP_ID]),
+        server_secret=str(data[CONF_SERVER_SECRET]),
+        endpoint=str(data[CONF_ENDPOINT]),
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool:
+    """Set up one ZEGO project: check the credentials, then one coordinator per avatar."""
+    client = _entry_client(hass, entry.data)
+    try:
+        await client.verify_credentials()
+    except ZegoAuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="authentication_error"
+        ) from err
+    except ZegoClockSkewError as err:
+        # Usually fixed by NTP in a while: retry rather than fail for good.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="clock_skew_unknown",
+        ) from err
+    except ZegoError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="communication_error",
+            translation_placeholders={"error": describe(err)},
+        ) from err
+
+    store = TaskStore(hass, entry.entry_id)
+    await store.async_load()
+    runtime = ZegoRuntimeData(client=client, store=store)
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_TYPE_AVATAR:
+            runtime.avatars[subentry_id] = AvatarCoordinator(hass, entry, subentry, client, store)
+    entry.runtime_data = runtime
+
+    await _async_forget_removed_avatars(hass, entry, runtime)
+    for coordinator in runtime.avatars.values():
+        await coordinator.async_config_entry_first_refresh()
+    for subentry_id, coordinator in runtime.avatars.items():
+        runtime.speech[subentry_id] = SpeechManager(hass, coordinator)
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Adding, changing or removing an avatar (a subentry) reloads the entry.
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool:
+    """Unload the platforms; managed tasks keep running and are taken over on return.
+
+    Speech in progress is cut cleanly first (Stop sent, socket closed), so no drive
+    outlives the entry.
+    """
+    for speech in entry.runtime_data.speech.values():
+        await speech.async_shutdown()
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> None:
+    """Stop the managed tasks of a removed entry and delete what it stored."""
+    store = TaskStore(hass, entry.entry_id)
+    await store.async_load()
+    if store.subentry_ids:
+        try:
+            client = _entry_client(hass, entry.data)
+        except ValueError:
+            client = None
+        for subentry_id in store.subentry_ids:
+            stored = store.get(subentry_id)
+            if client is not None and stored is not None:
+                await async_stop_task_quietly(client, stored.task_id)
+    await store.async_remove()
+    for subentry_id in entry.subentries:
+        ir.async_delete_issue(hass, DOMAIN, attached_issue_id(subentry_id))
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: ZegoConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def _async_forget_removed_avatars(
+    hass: HomeAssistant, entry: ZegoConfigEntry, runtime: ZegoRuntimeData
+) -> None:
+    """Clean up after avatars removed since the last setup: tasks, devices, issues."""
+    for subentry_id in runtime.store.subentry_ids - set(runtime.avatars):
+        stored = runtime.store.get(subentry_id)
+        if stored is not None:
+            LOGGER.info("Stopping stream task %s of a removed avatar", stored.task_id)
+            await async_stop_task_quietly(runtime.client, stored.task_id)
+        await runtime.store.async_forget(subentry_id)
+
+    dev_reg = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(dev_reg, entry.entry_id):
+        if not any(
+            domain == DOMAIN and ident in runtime.avatars for domain, ident in device.identifiers
+        ):
+            dev_reg.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+
+    known = {
+        subentry_id
+        for loaded in hass.config_entries.async_entries(DOMAIN)
+        for subentry_id in loaded.subentries
+    }
+    issue_reg = ir.async_get(hass)
+    prefix = attached_issue_id("")
+    for domain, issue_id in list(issue_reg.issues):
+        if (
+            domain == DOMAIN
+            and issue_id.startswith(prefix)
+            and issue_id[len(prefix) :] not in known
+        ):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

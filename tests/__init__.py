@@ -1,0 +1,1 @@
+"""Tests for the ZEGO Digital Human integration, its client and the emulator."""

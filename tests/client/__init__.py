@@ -1,0 +1,1 @@
+"""Tests of the HA-free ZEGO client, run against the local emulator."""

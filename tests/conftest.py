@@ -1,0 +1,22 @@
+"""Fixtures shared by every test package.
+
+HA's test harness puts its own ``testing_config`` first on ``sys.path``; importing
+our integration here, at module level, makes Python resolve ``custom_components``
+to this repository before the ``hass`` fixture runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import custom_components.zego_digital_human  # noqa: F401  (see module docstring)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let HA load integrations from custom_components in every test that runs HA.
+
+    Client and emulator tests need no Home Assistant instance, so none is built for them.
+    """
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("enable_custom_integrations")

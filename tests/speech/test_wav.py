@@ -1,0 +1,164 @@
+"""The incremental WAV unwrapper, fed in every chunking HA can produce."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from custom_components.zego_digital_human.speech.wav import (
+    WavError,
+    WavErrorReason,
+    WavFormatError,
+    WavUnwrapper,
+)
+
+from .audio import chunk, fmt_chunk, split, tone, wav
+
+RATE = 16000
+PCM = tone(0.05, RATE)
+
+
+def unwrap(data: bytes, sizes: tuple[int, ...], rate: int = RATE) -> bytes:
+    unwrapper = WavUnwrapper(rate)
+    out = bytearray()
+    for part in split(data, sizes):
+        piece = unwrapper.feed(part)
+        assert len(piece) % 2 == 0  # whole samples only, whatever the chunking
+        out += piece
+    out += unwrapper.finish()
+    assert unwrapper.pcm_bytes == len(out)
+    return bytes(out)
+
+
+def feed_bytewise(data: bytes) -> None:
+    unwrapper = WavUnwrapper(RATE)
+    for part in split(data, (1,)):
+        unwrapper.feed(part)
+
+
+SHAPES = {
+    "canonical": wav(PCM, RATE),
+    "list_chunk": wav(PCM, RATE, list_chunk=True),
+    "unknown_sizes": wav(PCM, RATE, unknown_sizes=True),
+    "list_and_unknown": wav(PCM, RATE, list_chunk=True, unknown_sizes=True),
+    "zero_data_size": wav(PCM, RATE, zero_data_size=True),
+    "fmt_with_cbsize": wav(PCM, RATE, fmt=fmt_chunk(RATE, extra=b"\0\0")),
+    "odd_unknown_chunk": wav(PCM, RATE, fmt=fmt_chunk(RATE) + chunk(b"junk", b"abc")),
+    "empty_chunk": wav(PCM, RATE, fmt=fmt_chunk(RATE) + chunk(b"fact", b"")),
+    "trailing_chunk": wav(PCM, RATE, trailer=chunk(b"id3 ", b"tags after the audio")),
+    "rf64": wav(PCM, RATE, magic=b"RF64", fmt=chunk(b"ds64", b"\0" * 28) + fmt_chunk(RATE)),
+    "extensible": wav(
+        PCM,
+        RATE,
+        fmt=fmt_chunk(
+            RATE,
+            tag=0xFFFE,
+            extra=struct.pack("<HHI", 22, 16, 4)
+            + struct.pack("<H", 1)
+            + bytes.fromhex("000000001000800000aa00389b71"),
+        ),
+    ),
+}
+CHUNKINGS = {
+    "whole": (1 << 20,),
+    "bytes": (1,),
+    "odd": (3, 7, 1, 44, 5),
+    "header_split": (43, 2, 9, 1000),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("chunking", list(CHUNKINGS))
+def test_unwraps_exact_pcm(shape: str, chunking: str) -> None:
+    assert unwrap(SHAPES[shape], CHUNKINGS[chunking]) == PCM
+
+
+def test_data_size_is_honoured_when_known() -> None:
+    # A real size ends the audio even if bytes follow (the trailing chunk is not audio).
+    data = wav(PCM, RATE, trailer=chunk(b"LIST", b"INFO" + b"x" * 10))
+    assert unwrap(data, (5,)) == PCM
+
+
+def test_odd_data_size_drops_half_sample() -> None:
+    data = (
+        b"RIFF" + struct.pack("<I", 0) + b"WAVE" + fmt_chunk(RATE) + chunk(b"data", PCM + b"\x01")
+    )
+    assert unwrap(data, (1,)) == PCM
+
+
+def test_24k() -> None:
+    pcm = tone(0.02, 24000)
+    assert unwrap(wav(pcm, 24000, list_chunk=True), (13,), rate=24000) == pcm
+
+
+def test_audio_started_flag() -> None:
+    unwrapper = WavUnwrapper(RATE)
+    data = wav(PCM, RATE, list_chunk=True)
+    header = data.index(b"data") + 8
+    assert unwrapper.feed(data[: header - 1]) == b""
+    assert not unwrapper.audio_started
+    assert unwrapper.feed(data[header - 1 : header]) == b""
+    assert unwrapper.audio_started
+    assert unwrapper.format is not None
+    assert unwrapper.format.sample_rate == RATE
+
+
+@pytest.mark.parametrize(
+    ("fmt", "found"),
+    [
+        (fmt_chunk(22050), "22050 Hz"),
+        (fmt_chunk(RATE, channels=2), "2 channel(s)"),
+        (fmt_chunk(RATE, bits=8), "8-bit"),
+        (fmt_chunk(RATE, bits=32, tag=3), "format 0x0003"),
+        (fmt_chunk(RATE, tag=0xFFFE, extra=b"\0" * 24), "format 0xfffe"),
+    ],
+)
+def test_wrong_format_is_a_typed_error(fmt: bytes, found: str) -> None:
+    with pytest.raises(WavFormatError) as info:
+        feed_bytewise(wav(PCM, RATE, fmt=fmt))
+    assert info.value.reason is WavErrorReason.UNSUPPORTED_FORMAT
+    assert found in str(info.value)
+    assert f"{RATE} Hz" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"ID3\x04\0\0\0\0\0\0" + b"\xff\xfb" * 20, WavErrorReason.NOT_RIFF),  # an mp3
+        (b"RIFF\0\0\0\0AVI LIST", WavErrorReason.NOT_RIFF),
+        (b"<html>not found</html>", WavErrorReason.NOT_RIFF),
+        (b"RIFF\0\0\0\0WAVE" + chunk(b"data", PCM), WavErrorReason.MALFORMED),  # no fmt
+        (b"RIFF\0\0\0\0WAVE" + b"fmt " + struct.pack("<I", 4) + b"abcd", WavErrorReason.MALFORMED),
+        (
+            b"RIFF\0\0\0\0WAVE" + fmt_chunk(RATE) + b"LIST" + struct.pack("<I", 0xFFFFFFFF),
+            WavErrorReason.MALFORMED,
+        ),
+    ],
+)
+def test_corrupt_input(data: bytes, reason: WavErrorReason) -> None:
+    with pytest.raises(WavError) as info:
+        feed_bytewise(data)
+    assert info.value.reason is reason
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"RIFF\0\0", wav(PCM, RATE)[:40], wav(PCM, RATE, list_chunk=True)[:60]],
+)
+def test_stream_ending_before_audio(data: bytes) -> None:
+    unwrapper = WavUnwrapper(RATE)
+    unwrapper.feed(data)
+    with pytest.raises(WavError) as info:
+        unwrapper.finish()
+    assert info.value.reason is WavErrorReason.TRUNCATED
+
+
+def test_empty_data_chunk_is_not_an_error_for_the_unwrapper() -> None:
+    # No samples, but a well-formed file: the pipeline decides that "no audio" is an error.
+    assert unwrap(wav(b"", RATE), (1,)) == b""
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Pure unit tests: no hass needed (overrides the package-wide autouse fixture)."""
