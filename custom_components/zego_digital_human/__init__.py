@@ -102,7 +102,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool
     for subentry_id, coordinator in runtime.avatars.items():
         runtime.speech[subentry_id] = SpeechManager(hass, coordinator)
 
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    try:
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    except BaseException:
+        # The managers hold an HA-stop listener and interrupt registrations: release them.
+        for speech in runtime.speech.values():
+            await speech.async_shutdown()
+        raise
     # Adding, changing or removing an avatar (a subentry) reloads the entry.
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True

@@ -8,7 +8,6 @@ sample), inside a valid Start/Stop, with no underrun and no protocol violation.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import shutil
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +22,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import mock_config_flow
 
 from custom_components.zego_digital_human.const import DOMAIN
-from zego_emulator import DriveRecord, DriveStatus, EmulatorConfig, ZegoEmulator
-
-from ..speech.audio import assert_same_pcm, best_correlation, message_pcm, tone, wav
-from ..speech.tts_engine import (
+from tests.speech.audio import assert_same_pcm, best_correlation, message_pcm, tone, wav
+from tests.speech.tts_engine import (
     ENGINE,
     TEST_DOMAIN,
     EngineLog,
@@ -34,10 +31,13 @@ from ..speech.tts_engine import (
     async_setup_test_engines,
     register_test_engines,
 )
+from zego_emulator import DriveRecord, DriveStatus, EmulatorConfig, ZegoEmulator
+
 from .conftest import avatar_subentry, managed_avatar_data
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -349,9 +349,7 @@ async def test_media_stop_interrupts(
         blocking=True,
     )
     assert hass.states.get(PLAYER).state == "playing"
-    await hass.services.async_call(
-        MP_DOMAIN, "media_stop", {ATTR_ENTITY_ID: PLAYER}, blocking=True
-    )
+    await hass.services.async_call(MP_DOMAIN, "media_stop", {ATTR_ENTITY_ID: PLAYER}, blocking=True)
     drive = emulator.drives[-1]
     assert drive.stop_at is not None or drive.interrupted
     await _wait_state(hass, PLAYER, "idle")

@@ -143,6 +143,7 @@ async def test_interrupt_mid_utterance_sends_stop_and_closes(
     assert 0 < float(str(event["audio_seconds"])) < 3.0
     assert avatar.events_of(SpeechEvent.FINISHED) == []
     # Ready for more.
+    engine_log.seconds = 0.3
     again = await speech.async_say("After the interrupt", wait=WaitFor.FINISHED)
     assert again.outcome is SpeechOutcome.FINISHED
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 import pytest
 
+from custom_components.zego_digital_human.speech.sources import _unwrap_wav
 from custom_components.zego_digital_human.speech.wav import (
     WavError,
     WavErrorReason,
@@ -14,6 +16,9 @@ from custom_components.zego_digital_human.speech.wav import (
 )
 
 from .audio import chunk, fmt_chunk, split, tone, wav
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 RATE = 16000
 PCM = tone(0.05, RATE)
@@ -162,3 +167,19 @@ def test_empty_data_chunk_is_not_an_error_for_the_unwrapper() -> None:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """Pure unit tests: no hass needed (overrides the package-wide autouse fixture)."""
+
+
+@pytest.mark.parametrize("sizes", [(1 << 22,), (1,), (7, 5, 300, 1, 256)])
+async def test_tts_stream_unwrapping(sizes: tuple[int, ...]) -> None:
+    """The TTS source's own path: one huge chunk (HA 2025.4) or many small ones (2026)."""
+    pcm = tone(0.6, RATE)  # larger than the slice the source feeds at once
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in split(wav(pcm, RATE, list_chunk=True, unknown_sizes=True), sizes):
+            yield part
+
+    out = bytearray()
+    async for piece in _unwrap_wav(chunks(), RATE, label="tts.x", idle_timeout=5):
+        assert len(piece) % 2 == 0
+        out += piece
+    assert bytes(out) == pcm

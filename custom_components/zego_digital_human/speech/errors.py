@@ -104,7 +104,6 @@ def zego_drive_error(err: ZegoError) -> HomeAssistantError:
             code=str(err.code) if err.code is not None else "?",
             message=err.zego_message or err.description,
             request_id=err.request_id or "-",
-            error=text,
         )
     if isinstance(err, ZegoDriveConnectionError | ZegoConnectionError):
         return speech_error("drive_connection_failed", error=text)

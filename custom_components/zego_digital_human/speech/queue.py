@@ -280,19 +280,20 @@ class SpeechQueue:
         progress = request.progress
         end = progress.playback_end_at if progress is not None else None
         loop = asyncio.get_running_loop()
-        if request._window_open and not request._window_cut and end is not None:
+        if request._window_open and end is not None:
             # The next queued request waits for this audio to play out.
             self._not_before = max(self._not_before, end + self._gap)
             request._window_timer = loop.call_at(end, self._window_elapsed, request)
         elif request._window_open:
             self._close_window(request)
-        if outcome is SpeechOutcome.FINISHED and request._window_open:
-            # Finished means played: the outcome comes when the window closes.
-            request._phase = _Phase.PLAYING
-            return
         if outcome is SpeechOutcome.FINISHED:
-            # Completed without its window (cut by an interrupt as it ended).
-            outcome = SpeechOutcome.INTERRUPTED
+            if request._window_timer is not None:
+                # Finished means played: the outcome comes when the window closes.
+                request._phase = _Phase.PLAYING
+                return
+            if request._window_cut:
+                # All sent, but a newer drive or an interrupt cut the playback.
+                outcome = SpeechOutcome.INTERRUPTED
         self._resolve(request, outcome, error)
 
     # --- windows ----------------------------------------------------------------------------

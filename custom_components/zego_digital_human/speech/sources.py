@@ -111,7 +111,6 @@ class TtsSource(AudioSource):
         self._message = message
         self._sample_rate = sample_rate
         self._idle_timeout = idle_timeout
-        self.engine = stream.engine
         self.label = stream.engine
         self.event_data = event_data
 
