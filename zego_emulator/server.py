@@ -21,6 +21,7 @@ from .config import EmulatorConfig
 from .faults import REST_RESPONSE_KINDS, FaultSet
 from .gateway import Gateway
 from .records import DriveRecord, DriveStatus, RequestRecord, TaskRecord, TaskStatus
+from .stage import add_stage_routes
 from .state import CLOSE_GOING_AWAY, EmulatorState
 from .tls import self_signed_pem, server_ssl_context
 from .validation import Body, parse_json_object
@@ -89,6 +90,7 @@ class ZegoEmulator:
         app = web.Application()
         app.router.add_route("*", "/", self._handle_rest)
         add_admin_routes(app, self)
+        add_stage_routes(app, self)
         if not self.config.ws_tls:
             app.router.add_get("/ws", self._ws.handle)
         self._port = await self._serve(app, bind_host, self.config.port, None)

@@ -28,6 +28,7 @@ from .client import (
     StreamTaskStatus,
     ZegoAuthenticationError,
     ZegoClient,
+    ZegoDriveConnectionError,
     ZegoError,
     ZegoStreamIdConflictError,
     ZegoStreamNotReadyError,
@@ -410,6 +411,15 @@ class AvatarCoordinator(DataUpdateCoordinator[AvatarSnapshot]):
         self._publish()
         cause = err if isinstance(err, BaseException) else None
         while cause is not None:
+            if isinstance(cause, ZegoAuthenticationError):
+                # Credentials revoked while the stream runs: only the drive sees it, and
+                # the user must be asked for the new secret as on any other rejection.
+                self.config_entry.async_start_reauth(self.hass)
+                break
+            if isinstance(cause, ZegoDriveConnectionError):
+                # ZEGO closes the sockets of a task it ends (TTL, idle): the cached
+                # "streaming" must not send the next request to a dead task.
+                self._status_seen_at = None
             if isinstance(cause, _GONE_ERRORS) and self._task_id is not None:
                 self._status_seen_at = None
                 self.config_entry.async_create_task(

@@ -354,7 +354,10 @@ async def prepare_media(
         # HA 2026 gives local files a path: read it directly, no HTTP round trip.
         path = getattr(play, "path", None)
         location = f"file:{path}" if path is not None else _absolute_url(hass, play.url)
-    elif media_id.startswith("/") or URL(media_id).scheme in ("http", "https"):
+    elif media_id.startswith("/") or (
+        # A URL without a host ("http:///a.wav") is malformed, not a failed fetch.
+        (parsed := URL(media_id)).scheme in ("http", "https") and parsed.host
+    ):
         location = _absolute_url(hass, media_id)
     else:
         raise validation_error("unsupported_media", media_id=describe_source(media_id))

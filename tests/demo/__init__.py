@@ -1,0 +1,1 @@
+"""Tests that keep the demo (scripts/develop, config/, blueprints/) true."""
