@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-FaultKind = Literal["http_status", "zego_error", "delay", "ws_drop", "ws_refuse", "init_fail"]
+FaultKind = Literal[
+    "http_status", "zego_error", "delay", "ws_drop", "ws_refuse", "ws_stall", "init_fail"
+]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 REST_RESPONSE_KINDS = frozenset({"http_status", "zego_error"})
 
@@ -66,7 +68,7 @@ class Fault:
         kinds = frozenset({kind}) if isinstance(kind, str) else kind
         if self.kind not in kinds:
             return False
-        if self.kind in ("ws_drop", "ws_refuse", "init_fail"):
+        if self.kind in ("ws_drop", "ws_refuse", "ws_stall", "init_fail"):
             return True
         return self.action in ("*", action)
 
@@ -119,6 +121,15 @@ class Fault:
     def ws_refused(cls, status: int = 503, *, count: int | None = 1) -> Fault:
         """Refuse the next WebSocket handshake."""
         return cls(kind="ws_refuse", count=count, http_status=status)
+
+    @classmethod
+    def ws_stalled(cls, seconds: float, *, count: int | None = 1) -> Fault:
+        """Hold the next WebSocket handshake unanswered this long, then refuse it (503).
+
+        Stands in for a ZEGO media node that accepts TCP but never completes the
+        upgrade: the client's connect timeout must fire first.
+        """
+        return cls(kind="ws_stall", count=count, delay=seconds)
 
 
 class FaultSet:

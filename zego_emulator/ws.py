@@ -304,6 +304,11 @@ class WsServer:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Handshake checks, then the protocol loop."""
+        stall = self.faults.take("ws_stall")
+        if stall is not None:
+            # Bounded, so the handler (and the emulator's shutdown) never waits forever.
+            await asyncio.sleep(stall.delay or 0.0)
+            return web.Response(status=503, text="stalled (fault)")
         fault = self.faults.take("ws_refuse")
         if fault is not None:
             return web.Response(status=fault.effective_http_status, text="refused (fault)")

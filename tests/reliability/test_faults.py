@@ -9,7 +9,9 @@ emulator, no task of the integration is pending, and the next speech works.
 from __future__ import annotations
 
 import asyncio
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
@@ -18,6 +20,7 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
+from custom_components.zego_digital_human.client import WsDriveSession
 from custom_components.zego_digital_human.const import CONF_SERVER_SECRET, DOMAIN
 from tests.speech.tts_engine import ENGINE
 from zego_emulator import DriveStatus, Fault, ZegoEmulator
@@ -25,6 +28,8 @@ from zego_emulator import DriveStatus, Fault, ZegoEmulator
 from .conftest import TALLY, settle, wait_state
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -37,6 +42,14 @@ DRIVE = "DriveByWsStream"
 CREATE = "CreateDigitalHumanStreamTask"
 # A hang guard only: far beyond any retry budget of the shortened test waits.
 HANG_GUARD = 30
+PIPELINE = "custom_components.zego_digital_human.speech.pipeline"
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    """Patches a test enters conditionally, undone at teardown."""
+    with ExitStack() as exit_stack:
+        yield exit_stack
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,14 @@ CASES = [
         frozenset({"drive_connection_failed"}),
         AFTER_FAILURE,
         entry_point="tts",
+    ),
+    Case(
+        "ws_timeout",
+        (Fault.ws_stalled(2.0, count=None),),
+        frozenset({"drive_connection_failed"}),
+        AFTER_FAILURE,
+        # The stall outlasts the shortened connect timeout: the client must give up first.
+        extra={"connect_timeout": 0.5, "error_says": "timed out"},
     ),
     Case(
         "ws_dropped_mid_utterance",
@@ -181,12 +202,17 @@ async def test_fault(
     engine_log: EngineLog,
     mock_config_entry: MockConfigEntry,
     case: Case,
+    stack: ExitStack,
 ) -> None:
     """Inject the fault, speak, check the failure and the clean-up, then speak again."""
     with patch("custom_components.zego_digital_human.helpers.CLIENT_REQUEST_TIMEOUT", 0.5):
         mock_config_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
+    if "connect_timeout" in case.extra:
+        # The WebSocket handshake's own timeout, shortened as the REST one is above.
+        session_class = partial(WsDriveSession, connect_timeout=case.extra["connect_timeout"])
+        stack.enter_context(patch(f"{PIPELINE}.WsDriveSession", session_class))
     try:
         if case.warm:
             await _speak_ok(hass, emulator, "Warm up")
@@ -198,6 +224,8 @@ async def test_fault(
             async with asyncio.timeout(HANG_GUARD):
                 await _call(hass, case.entry_point, "Under fault")
         await _assert_failed(hass, emulator, case.keys, raised.value)
+        if "error_says" in case.extra:
+            assert case.extra["error_says"] in str(raised.value), str(raised.value)
         await settle(hass, emulator)
         # The avatar may still play out what it had buffered before it settles.
         await wait_state(hass, STATE, *case.states)
