@@ -45,6 +45,7 @@ from custom_components.zego_digital_human.const import (
     DOMAIN,
     SUBENTRY_TYPE_AVATAR,
 )
+from tests.speech.tts_engine import EngineLog, speech_test_engines
 from zego_emulator import EmulatorConfig, TaskStatus, ZegoEmulator
 from zego_emulator.config import KIOSK_BEN_ID, LOBBY_ANNA_ID
 
@@ -292,4 +293,25 @@ async def _unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     # Unloading before the emulator stops cancels polls and background tasks.
     if entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def engine_log(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[EngineLog]:
+    """The test TTS engines, set up before the integration loads (a module may override it)."""
+    async with speech_test_engines(hass, str(tmp_path)) as log:
+        yield log
+
+
+@pytest.fixture
+async def avatar(
+    hass: HomeAssistant, engine_log: EngineLog, mock_config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """The integration loaded with its avatar, able to speak; unloaded (sockets closed) after."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield mock_config_entry
+    if mock_config_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
         await hass.async_block_till_done()

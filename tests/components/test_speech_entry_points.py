@@ -15,21 +15,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from homeassistant.components.media_player import DOMAIN as MP_DOMAIN
 from homeassistant.components.notify import DOMAIN as NOTIFY_DOMAIN
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
-from pytest_homeassistant_custom_component.common import mock_config_flow
 
 from custom_components.zego_digital_human.const import DOMAIN
 from tests.speech.audio import assert_same_pcm, best_correlation, message_pcm, tone, wav
 from tests.speech.tts_engine import (
     ENGINE,
-    TEST_DOMAIN,
     EngineLog,
-    SpeechTestFlow,
-    async_setup_test_engines,
-    register_test_engines,
 )
 from zego_emulator import DriveRecord, DriveStatus, EmulatorConfig, ZegoEmulator
 
@@ -40,7 +34,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from homeassistant.core import HomeAssistant
-    from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 PLAYER = "media_player.lobby"
@@ -59,30 +52,6 @@ def emulator_config() -> EmulatorConfig:
 def subentries_data() -> list[dict[str, Any]]:
     """One managed avatar whose default engine is the test engine."""
     return [avatar_subentry(managed_avatar_data(tts_engine=ENGINE))]
-
-
-@pytest.fixture
-async def engine_log(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[EngineLog]:
-    """tts, ffmpeg and media_source with the test engines, before the integration loads."""
-    log = EngineLog()
-    register_test_engines(hass, log)
-    with mock_config_flow(TEST_DOMAIN, SpeechTestFlow):
-        await async_setup_test_engines(hass, str(tmp_path))
-        yield log
-
-
-@pytest.fixture
-async def avatar(
-    hass: HomeAssistant, engine_log: EngineLog, mock_config_entry: MockConfigEntry
-) -> AsyncIterator[MockConfigEntry]:
-    """The integration loaded with its avatar; unloaded (sockets closed) afterwards."""
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    yield mock_config_entry
-    if mock_config_entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 # The integration's fixtures (a real emulator on loopback, entries pointed at it).
 from tests.components.conftest import (  # noqa: F401
+    avatar,
     emulator,
     emulator_config,
     fast_waits,

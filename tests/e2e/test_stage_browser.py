@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, __version__ as ha_version
 import pytest
-from pytest_homeassistant_custom_component.common import mock_config_flow
 
 from custom_components.zego_digital_human.const import DOMAIN
 from tests.components.conftest import avatar_subentry, managed_avatar_data
 from tests.speech.tts_engine import (
     ENGINE,
-    TEST_DOMAIN,
     EngineLog,
-    SpeechTestFlow,
-    async_setup_test_engines,
-    register_test_engines,
+    speech_test_engines,
 )
 from zego_emulator import DriveStatus, ZegoEmulator
 
@@ -32,7 +27,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from homeassistant.core import HomeAssistant
-    from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     from .conftest import Browser
 
@@ -52,25 +46,8 @@ def subentries_data() -> list[dict[str, Any]]:
 @pytest.fixture
 async def engine_log(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[EngineLog]:
     """tts, ffmpeg and media_source with the test engine, before the integration loads."""
-    log = EngineLog(seconds=SPEECH_SECONDS)
-    register_test_engines(hass, log)
-    with mock_config_flow(TEST_DOMAIN, SpeechTestFlow):
-        await async_setup_test_engines(hass, str(tmp_path))
+    async with speech_test_engines(hass, str(tmp_path), EngineLog(seconds=SPEECH_SECONDS)) as log:
         yield log
-
-
-@pytest.fixture
-async def avatar(
-    hass: HomeAssistant, engine_log: EngineLog, mock_config_entry: MockConfigEntry
-) -> AsyncIterator[MockConfigEntry]:
-    """The integration loaded with its avatar; unloaded (sockets closed) afterwards."""
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    yield mock_config_entry
-    if mock_config_entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
 
 
 @pytest.mark.usefixtures("avatar")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 import pytest
-from pytest_homeassistant_custom_component.common import mock_config_flow
 
 # The integration tests' fixtures, shared (importing a fixture into a conftest registers it).
 from tests.components.conftest import (  # noqa: F401
@@ -25,11 +24,8 @@ from tests.components.conftest import (  # noqa: F401
 )
 from tests.speech.tts_engine import (
     ENGINE,
-    TEST_DOMAIN,
     EngineLog,
-    SpeechTestFlow,
-    async_setup_test_engines,
-    register_test_engines,
+    speech_test_engines,
 )
 from zego_emulator import EmulatorConfig, ZegoEmulator
 
@@ -72,11 +68,7 @@ def subentries_data() -> list[dict[str, Any]]:
 @pytest.fixture
 async def engine_log(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[EngineLog]:
     """tts, ffmpeg and media_source with the test engines, before the integration loads."""
-    log = EngineLog()
-    log.seconds = 0.2
-    register_test_engines(hass, log)
-    with mock_config_flow(TEST_DOMAIN, SpeechTestFlow):
-        await async_setup_test_engines(hass, str(tmp_path))
+    async with speech_test_engines(hass, str(tmp_path), EngineLog(seconds=0.2)) as log:
         yield log
 
 

@@ -13,7 +13,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from homeassistant.exceptions import HomeAssistantError
 import pytest
-from pytest_homeassistant_custom_component.common import mock_config_flow
 
 from custom_components.zego_digital_human.client import (
     PacingConfig,
@@ -32,11 +31,8 @@ from zego_emulator.config import LOBBY_ANNA_ID
 from .audio import tone, wav
 from .tts_engine import (
     ENGINE,
-    TEST_DOMAIN,
     EngineLog,
-    SpeechTestFlow,
-    async_setup_test_engines,
-    register_test_engines,
+    speech_test_engines,
 )
 
 if TYPE_CHECKING:
@@ -320,10 +316,7 @@ def avatar(zego_client: ZegoClient, avatar_settings: AvatarSettings) -> TestAvat
 @pytest.fixture
 async def engine_log(hass: HomeAssistant, tmp_path: Path) -> AsyncIterator[EngineLog]:
     """ffmpeg, tts and media_source set up, with the test TTS engines registered."""
-    log = EngineLog()
-    register_test_engines(hass, log)
-    with mock_config_flow(TEST_DOMAIN, SpeechTestFlow):
-        await async_setup_test_engines(hass, str(tmp_path))
+    async with speech_test_engines(hass, str(tmp_path)) as log:
         yield log
 
 

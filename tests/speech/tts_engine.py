@@ -9,6 +9,7 @@ many chunks, 0xFFFFFFFF sizes), so the speech path sees HA's real output.
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 import shutil
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockModule,
     MockPlatform,
+    mock_config_flow,
     mock_integration,
     mock_platform,
 )
@@ -30,7 +32,7 @@ from pytest_homeassistant_custom_component.common import (
 from .audio import message_pcm, split, wav
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, AsyncIterator
 
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -182,3 +184,19 @@ async def async_setup_test_engines(hass: HomeAssistant, config_dir: str) -> None
     await hass.async_block_till_done()
     assert hass.states.get(ENGINE) is not None
     assert hass.states.get(MP3_ENGINE) is not None
+
+
+@asynccontextmanager
+async def speech_test_engines(
+    hass: HomeAssistant, config_dir: str, log: EngineLog | None = None
+) -> AsyncIterator[EngineLog]:
+    """Register and set up the test engines; yields the log their speech goes into.
+
+    Use it before the integration loads (its manifest pulls in tts, which must find the
+    config dir already pointed away from phcc's testing_config).
+    """
+    log = log if log is not None else EngineLog()
+    register_test_engines(hass, log)
+    with mock_config_flow(TEST_DOMAIN, SpeechTestFlow):
+        await async_setup_test_engines(hass, config_dir)
+        yield log
