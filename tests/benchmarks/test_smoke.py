@@ -51,7 +51,9 @@ def test_quick_run_reports_every_section(tmp_path: Path) -> None:
         "last frame to Stop max",
         "2 avatars: loop lag p99",
         "2 avatars: CPU per audio s per stream",
-        "peak RSS growth 3 s",
+        "speak: peak RSS growth 3 s",
+        "speak: growth beyond HA's cache 3 s",
+        "play_audio file: peak RSS growth 3 s",
         "polling overhead (delay 0.3 s)",
     ):
         assert expected in names, expected

@@ -9,10 +9,11 @@ import pytest
 
 from custom_components.zego_digital_human.const import DOMAIN, SpeechEvent
 from custom_components.zego_digital_human.speech import SpeechOutcome, WaitFor
-from custom_components.zego_digital_human.speech.sources import _unwrap_wav
+from custom_components.zego_digital_human.speech.sources import _wav_payload
+from custom_components.zego_digital_human.speech.wav import WavUnwrapper
 from zego_emulator import DriveStatus, Fault
 
-from .audio import assert_same_pcm, message_pcm, split, tone, wav
+from .audio import assert_same_pcm, message_pcm, split, wav
 from .conftest import wait_until
 from .tts_engine import ENGINE, MAX_MESSAGE
 
@@ -173,7 +174,7 @@ async def test_message_longer_than_the_engine_accepts(
     assert "error" in failed
 
 
-@pytest.mark.parametrize("variant", ["corrupt", "empty"])
+@pytest.mark.parametrize("variant", ["corrupt", "empty", "adpcm"])
 async def test_engine_returns_corrupt_or_empty_wav(
     speech: SpeechManager, avatar: TestAvatar, emulator: ZegoEmulator, variant: str
 ) -> None:
@@ -182,8 +183,14 @@ async def test_engine_returns_corrupt_or_empty_wav(
             f"Broken {variant}", options={"variant": variant}, wait=WaitFor.STARTED
         )
     )
-    # HA's own conversion fails on corrupt input; an empty one yields no samples.
-    assert err.translation_key in ("tts_failed", "no_audio")
+    # Corrupt WAV is named as such, an empty one yields no samples, and a codec we
+    # cannot resample says which format it was.
+    expected = {
+        "corrupt": "invalid_wav",
+        "empty": "no_audio",
+        "adpcm": "unsupported_wav_format",
+    }
+    assert err.translation_key == expected[variant]
     assert err.translation_domain == DOMAIN
     assert_no_audio(avatar, emulator)
 
@@ -227,7 +234,7 @@ async def test_corrupt_wav_file(
 
 
 async def test_our_own_wav_errors_are_translated() -> None:
-    """Streams HA does not convert for us (``-stream-`` ids) go through our parser."""
+    """Every WAV from a TTS engine goes through our parser; its errors are translated."""
 
     async def chunks(data: bytes) -> AsyncIterator[bytes]:
         for part in split(data, (5,)):
@@ -235,12 +242,12 @@ async def test_our_own_wav_errors_are_translated() -> None:
 
     cases = [
         (b"<html>nope</html>" * 3, "invalid_wav"),
-        (wav(tone(0.01, 22050), 22050), "unsupported_wav_format"),
         (wav(b"", 16000)[:30], "no_audio"),
     ]
     for data, key in cases:
+        payload = _wav_payload(WavUnwrapper(None), chunks(data), label=ENGINE, idle_timeout=5)
         with pytest.raises(HomeAssistantError) as info:
-            async for _ in _unwrap_wav(chunks(data), 16000, label=ENGINE, idle_timeout=5):
+            async for _ in payload:
                 pass
         assert info.value.translation_key == key
 

@@ -170,7 +170,7 @@ async def test_failed_stdin_source_stops_ffmpeg() -> None:
         raise RuntimeError("engine broke")
 
     with pytest.raises((RuntimeError, FfmpegError)):
-        await collect(ffmpeg_pcm(BINARY, source(), 16000, input_format="s16le"))
+        await collect(ffmpeg_pcm(BINARY, source(), 16000, input_options=("-f", "s16le")))
 
 
 def test_redact_source() -> None:

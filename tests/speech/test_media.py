@@ -18,7 +18,6 @@ from pytest_homeassistant_custom_component.common import MockModule, mock_integr
 
 from custom_components.zego_digital_human.const import SpeechEvent
 from custom_components.zego_digital_human.speech import SpeechOutcome, WaitFor
-from custom_components.zego_digital_human.speech.sources import preferred_format_options
 
 from .audio import assert_same_pcm, best_correlation, message_pcm, tone
 from .test_say import assert_clean, played
@@ -144,7 +143,18 @@ async def test_other_media_source_ids_resolve(
 async def test_tts_result_stream_ids(
     hass: HomeAssistant, speech: SpeechManager, emulator: ZegoEmulator
 ) -> None:
-    same_format = tts.async_create_stream(hass, ENGINE, None, preferred_format_options(16000))
+    # What an Assist pipeline asks for on behalf of a 16 kHz satellite.
+    same_format = tts.async_create_stream(
+        hass,
+        ENGINE,
+        None,
+        {
+            tts.ATTR_PREFERRED_FORMAT: "wav",
+            tts.ATTR_PREFERRED_SAMPLE_RATE: 16000,
+            tts.ATTR_PREFERRED_SAMPLE_CHANNELS: 1,
+            tts.ATTR_PREFERRED_SAMPLE_BYTES: 2,
+        },
+    )
     if not hasattr(same_format, "media_source_id"):
         pytest.skip("media-source://tts/-stream-/ ids exist from HA 2025.6")
     same_format.async_set_message("Pipeline reply")

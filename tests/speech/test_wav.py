@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.zego_digital_human.speech.sources import _unwrap_wav
+from custom_components.zego_digital_human.speech.ffmpeg import raw_input_options
+from custom_components.zego_digital_human.speech.sources import _wav_payload
 from custom_components.zego_digital_human.speech.wav import (
     WavError,
     WavErrorReason,
@@ -179,7 +180,55 @@ async def test_tts_stream_unwrapping(sizes: tuple[int, ...]) -> None:
             yield part
 
     out = bytearray()
-    async for piece in _unwrap_wav(chunks(), RATE, label="tts.x", idle_timeout=5):
+    unwrapper = WavUnwrapper(RATE)
+    async for piece in _wav_payload(unwrapper, chunks(), label="tts.x", idle_timeout=5):
         assert len(piece) % 2 == 0
         out += piece
     assert bytes(out) == pcm
+
+
+@pytest.mark.parametrize(
+    ("fmt", "block", "expected"),
+    [
+        (fmt_chunk(22050), 2, ["-f", "s16le", "-ar", "22050", "-ac", "1"]),
+        (
+            fmt_chunk(24000, channels=2, bits=32, tag=3),
+            8,
+            ["-f", "f32le", "-ar", "24000", "-ac", "2"],
+        ),
+        (fmt_chunk(48000, channels=2, bits=24), 6, ["-f", "s24le", "-ar", "48000", "-ac", "2"]),
+        (fmt_chunk(8000, bits=8, tag=7), 1, ["-f", "mulaw", "-ar", "8000", "-ac", "1"]),
+    ],
+    ids=["s16-22k", "float-stereo", "s24-stereo", "mulaw"],
+)
+def test_any_format_passes_through_for_conversion(
+    fmt: bytes, block: int, expected: list[str]
+) -> None:
+    """Without an expected rate, foreign audio comes out whole frames, named for ffmpeg."""
+    payload = bytes(range(256)) * 3 + b"\x01\x02\x03\x04\x05"  # not a whole frame at the end
+    unwrapper = WavUnwrapper(None)
+    out = bytearray()
+    for part in split(wav(payload, 0, fmt=fmt), (3, 7, 11)):
+        piece = unwrapper.feed(part)
+        assert len(piece) % block == 0  # never a partial sample frame
+        out += piece
+    unwrapper.finish()
+    whole = len(payload) - len(payload) % block
+    assert bytes(out) == payload[:whole]
+    assert unwrapper.format is not None
+    assert not unwrapper.format.is_pcm16_mono(RATE)
+    options = raw_input_options(unwrapper.format)
+    assert options is not None
+    assert options[:6] == expected
+
+
+def test_formats_ffmpeg_cannot_read_raw_are_named() -> None:
+    # IMA ADPCM: 4-bit samples in 256-byte blocks.
+    ima = struct.pack("<HHIIHH", 0x0011, 1, 22050, 11100, 256, 4)
+    adpcm = wav(b"\0" * 512, 0, fmt=chunk(b"fmt ", ima))
+    unwrapper = WavUnwrapper(None)
+    unwrapper.feed(adpcm)
+    assert unwrapper.format is not None
+    assert raw_input_options(unwrapper.format) is None
+    with pytest.raises(WavFormatError, match="format 0x0011"):
+        WavUnwrapper(RATE).feed(adpcm)

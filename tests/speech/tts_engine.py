@@ -1,9 +1,10 @@
 """A TTS engine registered through HA's real machinery (mock_integration + mock_platform).
 
 It speaks a tone whose pitch encodes the message (audio.message_pcm), in the shape the
-"variant" option asks for. HA converts whatever it returns to the requested WAV format
-with its own ffmpeg (2025.4: buffered, one chunk with a LIST chunk; 2026.x: streamed,
-many chunks, 0xFFFFFFFF sizes), so the speech path sees HA's real output.
+"variant" option asks for. The integration asks for WAV only, so HA hands WAV over as
+the engine made it; the MP3 engine's output is converted to WAV by HA's own ffmpeg
+(2025.4: buffered, one chunk with a LIST chunk; 2026.x: streamed, many chunks,
+0xFFFFFFFF sizes), so the speech path sees HA's real output.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 import shutil
+import struct
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import tts
@@ -29,7 +31,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
-from .audio import message_pcm, split, wav
+from .audio import chunk, fmt_chunk, message_pcm, split, wav
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
@@ -41,7 +43,18 @@ TEST_DOMAIN = "speech_test"
 ENGINE = "tts.speech_test"
 MP3_ENGINE = "tts.speech_test_mp3"
 MAX_MESSAGE = 120
-VARIANTS = ("canonical", "list", "stream", "slow", "native22k", "corrupt", "empty")
+VARIANTS = (
+    "canonical",
+    "list",
+    "stream",
+    "slow",
+    "native22k",
+    "float_stereo",
+    "adpcm",
+    "corrupt",
+    "empty",
+)
+IEEE_FLOAT = 3
 
 
 @dataclass
@@ -55,7 +68,7 @@ class EngineLog:
 
 
 class SpeechTestTTS(TextToSpeechEntity):
-    """Emits WAV in several shapes; claims the preferred-format options."""
+    """Emits WAV in several shapes; honours a preferred sample rate, as some engines do."""
 
     _attr_has_entity_name = False
     _attr_supported_languages = ["en-US", "de-DE"]  # noqa: RUF012
@@ -96,6 +109,18 @@ class SpeechTestTTS(TextToSpeechEntity):
             parts = split(data, (7, 5, 300, 1, 256))
         elif variant == "native22k":
             parts = [wav(message_pcm(message, 22050, self._log.seconds), 22050)]
+        elif variant == "float_stereo":
+            # 32-bit float, two channels, 24 kHz, streamed in small pieces.
+            mono = message_pcm(message, 24000, self._log.seconds)
+            samples = struct.unpack(f"<{len(mono) // 2}h", mono)
+            frames = [value / 32768 for sample in samples for value in (sample, sample)]
+            floats = struct.pack(f"<{len(frames)}f", *frames)
+            fmt = fmt_chunk(24000, channels=2, bits=32, tag=IEEE_FLOAT)
+            parts = split(wav(floats, 24000, fmt=fmt, unknown_sizes=True), (7, 5, 300, 1, 256))
+        elif variant == "adpcm":
+            # IMA ADPCM: a real WAV codec, but not one the avatar path can resample.
+            ima = chunk(b"fmt ", struct.pack("<HHIIHH", 0x0011, 1, 22050, 11100, 256, 4))
+            parts = [wav(b"\0" * 2048, 22050, fmt=ima)]
         elif variant == "corrupt":
             parts = [b"RIFF\xff\xff\xff\xffWAVEfmt \x10\0\0\0garbage-not-a-format" * 4]
         elif variant == "empty":
@@ -107,7 +132,7 @@ class SpeechTestTTS(TextToSpeechEntity):
         self._log.first_byte_at.setdefault(message, loop.time())
         for index, part in enumerate(parts):
             yield part
-            if variant in ("stream", "slow") and index % 8 == 0:
+            if variant in ("stream", "slow", "float_stereo") and index % 8 == 0:
                 await asyncio.sleep(0)  # hand the loop over: chunks really arrive apart
 
 

@@ -18,10 +18,14 @@ import logging
 import re
 from typing import TYPE_CHECKING, Final
 
-if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterable
+from .wav import Codec
 
-__all__ = ["FfmpegError", "FfmpegErrorKind", "ffmpeg_pcm", "redact_source"]
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, AsyncIterable, Sequence
+
+    from .wav import WavFormat
+
+__all__ = ["FfmpegError", "FfmpegErrorKind", "ffmpeg_pcm", "raw_input_options", "redact_source"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +38,18 @@ _RW_TIMEOUT_US: Final = 20_000_000
 # stderr is kept only to explain a failure; bound it so a chatty ffmpeg costs nothing.
 _STDERR_LIMIT: Final = 8192
 _KILL_WAIT: Final = 5.0
+
+# ffmpeg names of the raw sample formats a WAV fmt chunk can declare, by (codec, bits).
+_RAW_FORMATS: Final[dict[tuple[int, int], str]] = {
+    (Codec.PCM, 8): "u8",
+    (Codec.PCM, 16): "s16le",
+    (Codec.PCM, 24): "s24le",
+    (Codec.PCM, 32): "s32le",
+    (Codec.IEEE_FLOAT, 32): "f32le",
+    (Codec.IEEE_FLOAT, 64): "f64le",
+    (Codec.ALAW, 8): "alaw",
+    (Codec.MULAW, 8): "mulaw",
+}
 
 _URL_QUERY = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#'\"<>]*)\?[^\s'\"<>]*")
 _HTTP_STATUS = re.compile(r"Server returned (\d{3})|HTTP error (\d{3})")
@@ -107,19 +123,36 @@ def _summary(stderr: str) -> str:
     return redact_source(lines[-1]) if lines else "ffmpeg failed without a message"
 
 
+def raw_input_options(fmt: WavFormat) -> list[str] | None:
+    """Return the input options that make ffmpeg read a WAV's bare samples, or None.
+
+    A WAV's samples are handed to ffmpeg without the WAV around them because ffmpeg's
+    WAV demuxer, reading a pipe whose sizes are unknown, holds its output back until the
+    stream ends; raw input with no probing starts converting on the first packet.
+    """
+    if fmt.codec is None or fmt.channels < 1 or fmt.sample_rate < 1:
+        return None
+    name = _RAW_FORMATS.get((fmt.codec, fmt.bits_per_sample))
+    if name is None:
+        return None
+    return [
+        *("-f", name, "-ar", str(fmt.sample_rate), "-ac", str(fmt.channels)),
+        *("-probesize", "32", "-analyzeduration", "0"),
+    ]
+
+
 def build_command(
     binary: str,
     source: str,
     sample_rate: int,
     *,
-    input_format: str | None = None,
+    input_options: Sequence[str] = (),
 ) -> list[str]:
     """Return the ffmpeg argv that decodes source to s16le mono at sample_rate on stdout."""
     command = [binary, "-hide_banner", "-nostats", "-loglevel", "error"]
     if source.startswith(("http://", "https://")):
         command += ["-rw_timeout", str(_RW_TIMEOUT_US)]
-    if input_format:
-        command += ["-f", input_format]
+    command += input_options
     command += [
         "-i",
         source,
@@ -147,20 +180,20 @@ async def ffmpeg_pcm(
     source: str | AsyncIterable[bytes],
     sample_rate: int,
     *,
-    input_format: str | None = None,
+    input_options: Sequence[str] = (),
     chunk_size: int = CHUNK_SIZE,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> AsyncGenerator[bytes]:
     """Yield s16le mono PCM at sample_rate decoded from source as ffmpeg produces it.
 
     source is a URL or path, or an async iterable of encoded bytes that is written to
-    ffmpeg's stdin (give input_format when the container cannot be probed). Closing or
+    ffmpeg's stdin (give input_options such as ``-f`` when it cannot be probed). Closing or
     cancelling the generator kills ffmpeg. Raises FfmpegError when ffmpeg fails or
     produces no audio.
     """
     piped = not isinstance(source, str)
     command = build_command(
-        binary, "pipe:0" if piped else str(source), sample_rate, input_format=input_format
+        binary, "pipe:0" if piped else str(source), sample_rate, input_options=input_options
     )
     try:
         process = await asyncio.create_subprocess_exec(

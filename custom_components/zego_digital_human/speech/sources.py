@@ -3,7 +3,14 @@
 Preparing a source validates everything that can be checked without producing audio
 (engine, language, options, media id resolution), so a bad request fails before it
 touches the avatar. ``pcm()`` then starts production (TTS synthesis, ffmpeg) and yields
-s16le mono PCM at the avatar's rate as it arrives; nothing holds a whole utterance.
+s16le mono PCM at the avatar's rate as it arrives; nothing here holds a whole utterance.
+
+TTS engines are asked for WAV and nothing more. Asking HA for a sample rate, channel
+count or sample size makes it run ffmpeg over the engine's output even when the engine
+already speaks that format, and HA 2025.4 does so only once synthesis has finished:
+the first audio would wait for the last. So the WAV comes as the engine makes it, goes
+straight through when it is already 16-bit mono at the avatar's rate, and otherwise
+(Piper speaks at 22.05 kHz) through our own streaming ffmpeg.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import asyncio
 import contextlib
+from functools import partial
 import json
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -27,11 +35,11 @@ from .errors import (
     validation_error,
     wav_error,
 )
-from .ffmpeg import DEFAULT_IDLE_TIMEOUT, FfmpegError, ffmpeg_pcm
-from .wav import WavError, WavUnwrapper
+from .ffmpeg import DEFAULT_IDLE_TIMEOUT, FfmpegError, ffmpeg_pcm, raw_input_options
+from .wav import WavError, WavFormatError, WavUnwrapper
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+    from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 
     from homeassistant.core import HomeAssistant
 
@@ -41,7 +49,6 @@ __all__ = [
     "AudioSource",
     "FfmpegSource",
     "TtsSource",
-    "preferred_format_options",
     "prepare_media",
     "prepare_tts",
 ]
@@ -65,16 +72,6 @@ _PREFERRED_KEYS: Final = frozenset(
 )
 
 
-def preferred_format_options(sample_rate: int) -> dict[str, Any]:
-    """Return the TTS options that ask for WAV, 16-bit mono at sample_rate."""
-    return {
-        tts.ATTR_PREFERRED_FORMAT: "wav",
-        tts.ATTR_PREFERRED_SAMPLE_RATE: sample_rate,
-        tts.ATTR_PREFERRED_SAMPLE_CHANNELS: 1,
-        tts.ATTR_PREFERRED_SAMPLE_BYTES: 2,
-    }
-
-
 class AudioSource(ABC):
     """A prepared source of PCM for one speech request."""
 
@@ -84,7 +81,7 @@ class AudioSource(ABC):
     event_data: dict[str, Any]
 
     @abstractmethod
-    def pcm(self) -> AsyncIterator[bytes]:
+    def pcm(self) -> AsyncGenerator[bytes]:
         """Start producing and yield s16le mono PCM chunks (whole samples).
 
         Raises a translated HomeAssistantError when the source fails. Call once.
@@ -95,39 +92,70 @@ class AudioSource(ABC):
 
 
 class TtsSource(AudioSource):
-    """One message through an HA TTS engine, asked for WAV at the avatar's format."""
+    """A TTS result stream in WAV, played in the avatar's format."""
 
     def __init__(
         self,
         stream: tts.ResultStream,
-        message: str,
         sample_rate: int,
+        ffmpeg_binary: Callable[[], str],
         *,
+        message: str | None,
         event_data: dict[str, Any],
         idle_timeout: float = TTS_IDLE_TIMEOUT,
     ) -> None:
-        """Wrap a created (not yet started) result stream."""
+        """Wrap a result stream: created and given message here, or already started."""
         self._stream = stream
         self._message = message
         self._sample_rate = sample_rate
+        self._ffmpeg_binary = ffmpeg_binary
         self._idle_timeout = idle_timeout
         self.label = stream.engine
         self.event_data = event_data
 
-    async def pcm(self) -> AsyncIterator[bytes]:
-        """Start synthesis and unwrap the WAV it streams."""
-        # Synthesis starts here (HA loads the engine's audio in a background task).
-        self._stream.async_set_message(self._message)
+    async def pcm(self) -> AsyncGenerator[bytes]:
+        """Start synthesis (when the message is ours) and yield the audio as it comes."""
+        if self._message is not None:
+            # Synthesis starts here (HA loads the engine's audio in a background task).
+            self._stream.async_set_message(self._message)
+        unwrapper = WavUnwrapper(None)
         async with contextlib.aclosing(
-            _unwrap_wav(
+            _wav_payload(
+                unwrapper,
                 self._stream.async_stream_result(),
-                self._sample_rate,
                 label=self.label,
                 idle_timeout=self._idle_timeout,
             )
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+        ) as payload:
+            first = await anext(payload, None)
+            if first is None or unwrapper.format is None:
+                return  # no samples at all: the pipeline reports the empty audio
+            if unwrapper.format.is_pcm16_mono(self._sample_rate):
+                yield first
+                async for chunk in payload:
+                    yield chunk
+                return
+            options = raw_input_options(unwrapper.format)
+            if options is None:
+                err = WavFormatError(unwrapper.format, self._sample_rate)
+                raise wav_error(err, self.label) from err
+            converter = FfmpegSource(
+                self._ffmpeg_binary(),
+                _prepend(first, payload),
+                self._sample_rate,
+                label=self.label,
+                event_data=self.event_data,
+                input_options=options,
+            )
+            async with contextlib.aclosing(converter.pcm()) as converted:
+                async for chunk in converted:
+                    yield chunk
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 async def _engine_chunks(
@@ -153,15 +181,17 @@ async def _engine_chunks(
             await aclose()
 
 
-async def _unwrap_wav(
+async def _wav_payload(
+    unwrapper: WavUnwrapper,
     chunks: AsyncIterator[bytes],
-    sample_rate: int,
     *,
     label: str,
     idle_timeout: float,
 ) -> AsyncGenerator[bytes]:
-    """Yield the PCM inside a TTS WAV stream, mapping every failure to a translated error."""
-    unwrapper = WavUnwrapper(sample_rate)
+    """Yield the samples inside a TTS WAV stream, mapping every failure to a translated error.
+
+    ``unwrapper.format`` names their format from the first chunk yielded.
+    """
     async with contextlib.aclosing(
         _engine_chunks(chunks, label=label, idle_timeout=idle_timeout)
     ) as raw:
@@ -213,22 +243,32 @@ def prepare_tts(
         merged.update(config.voice_options)
         language = language or config.language
     merged.update(options or {})
-    stream = create_tts_stream(hass, resolved, language, merged, config.sample_rate)
-    return TtsSource(stream, message, config.sample_rate, event_data={"message": message})
+    stream = _create_wav_stream(hass, resolved, language, merged)
+    return TtsSource(
+        stream,
+        config.sample_rate,
+        partial(_ffmpeg_binary, hass),
+        message=message,
+        event_data={"message": message},
+    )
 
 
-def create_tts_stream(
+def _create_wav_stream(
     hass: HomeAssistant,
     engine: str,
     language: str | None,
     options: Mapping[str, Any],
-    sample_rate: int,
 ) -> tts.ResultStream:
-    """Create a TTS result stream in the avatar's format, with translated errors."""
+    """Create a TTS result stream that asks for WAV only, with translated errors.
+
+    Preferred-format options from the caller are dropped (see the module docstring):
+    the avatar's format is ours to produce, and HA would transcode for them.
+    """
     _check_engine_accepts(hass, engine, language, options)
+    wanted = {k: v for k, v in options.items() if k not in _PREFERRED_KEYS}
     try:
         return tts.async_create_stream(
-            hass, engine, language, {**options, **preferred_format_options(sample_rate)}
+            hass, engine, language, {**wanted, tts.ATTR_PREFERRED_FORMAT: "wav"}
         )
     except HomeAssistantError as err:
         raise validation_error("tts_request_invalid", engine=engine, error=_describe(err)) from err
@@ -277,17 +317,19 @@ class FfmpegSource(AudioSource):
         *,
         label: str,
         event_data: dict[str, Any],
+        input_options: Sequence[str] = (),
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         """Describe the conversion; ffmpeg starts on the first read."""
         self._binary = binary
         self._source = source
         self._sample_rate = sample_rate
+        self._input_options = input_options
         self._idle_timeout = idle_timeout
         self.label = label
         self.event_data = event_data
 
-    async def pcm(self) -> AsyncIterator[bytes]:
+    async def pcm(self) -> AsyncGenerator[bytes]:
         """Run ffmpeg and yield its PCM, mapping failures to translated errors."""
         odd = b""
         try:
@@ -296,6 +338,7 @@ class FfmpegSource(AudioSource):
                     self._binary,
                     self._source,
                     self._sample_rate,
+                    input_options=self._input_options,
                     idle_timeout=self._idle_timeout,
                 )
             ) as chunks:
@@ -332,8 +375,8 @@ async def prepare_media(
 ) -> AudioSource:
     """Validate and resolve a media_source id or URL into a source.
 
-    ``media-source://tts/<engine>?message=..`` ids are synthesised again in the avatar's
-    format (no transcoding); ``media-source://tts/-stream-/<token>`` ids read HA's
+    ``media-source://tts/<engine>?message=..`` ids are synthesised again as WAV (no MP3
+    round trip); ``media-source://tts/-stream-/<token>`` ids read HA's
     result stream; other media_source ids are resolved (for ``entity_id``, the media
     player asking) and, like plain http(s) URLs and HA paths, decoded by ffmpeg.
     """
@@ -444,16 +487,16 @@ def _tts_result_stream_source(
             media_id=event_data["media_id"],
             error="the TTS stream has expired",
         )
-    options = stream.options
-    label = stream.engine
-    if (
-        stream.extension == "wav"
-        and _as_int(options.get(tts.ATTR_PREFERRED_SAMPLE_RATE)) == config.sample_rate
-        and _as_int(options.get(tts.ATTR_PREFERRED_SAMPLE_CHANNELS)) == 1
-        and _as_int(options.get(tts.ATTR_PREFERRED_SAMPLE_BYTES)) == 2
-    ):
-        return _ResultStreamWavSource(stream, config.sample_rate, label, event_data)
+    if stream.extension == "wav":
+        return TtsSource(
+            stream,
+            config.sample_rate,
+            partial(_ffmpeg_binary, hass),
+            message=None,
+            event_data=event_data,
+        )
     # Another format: let ffmpeg decode the engine's bytes from stdin.
+    label = stream.engine
     return FfmpegSource(
         _ffmpeg_binary(hass),
         _engine_chunks(stream.async_stream_result(), label=label, idle_timeout=TTS_IDLE_TIMEOUT),
@@ -461,38 +504,3 @@ def _tts_result_stream_source(
         label=label,
         event_data=event_data,
     )
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class _ResultStreamWavSource(AudioSource):
-    """An already-started TTS result stream that is WAV in the avatar's format."""
-
-    def __init__(
-        self,
-        stream: tts.ResultStream,
-        sample_rate: int,
-        label: str,
-        event_data: dict[str, Any],
-    ) -> None:
-        self._stream = stream
-        self._sample_rate = sample_rate
-        self.label = label
-        self.event_data = event_data
-
-    async def pcm(self) -> AsyncIterator[bytes]:
-        async with contextlib.aclosing(
-            _unwrap_wav(
-                self._stream.async_stream_result(),
-                self._sample_rate,
-                label=self.label,
-                idle_timeout=TTS_IDLE_TIMEOUT,
-            )
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk

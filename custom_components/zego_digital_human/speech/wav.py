@@ -5,6 +5,9 @@ HA's TTS hands us WAV, but not always a 44-byte canonical header: 2025.4 inserts
 and data sizes set to 0xFFFFFFFF. So the header is walked chunk by chunk, across any
 chunk boundary, and a placeholder data size means "until the end of the stream".
 Nothing is buffered beyond one chunk header or one ``fmt `` body.
+
+Given no sample rate, any ``fmt `` is accepted and its audio passed through unchanged
+(``format`` says what it is), so the caller can hand foreign PCM to a resampler.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from enum import IntEnum, StrEnum
 import struct
 from typing import Final
 
-__all__ = ["WavError", "WavErrorReason", "WavFormat", "WavFormatError", "WavUnwrapper"]
+__all__ = ["Codec", "WavError", "WavErrorReason", "WavFormat", "WavFormatError", "WavUnwrapper"]
 
 _RIFF_HEADER_SIZE: Final = 12
 _CHUNK_HEADER_SIZE: Final = 8
@@ -24,7 +27,14 @@ _FMT_MAX_SIZE: Final = 1024
 # Both mean "size unknown" (a streaming writer could not seek back to fill it in).
 _UNKNOWN_SIZES: Final = frozenset({0, 0xFFFFFFFF})
 
+# Beyond these a fmt chunk is garbage, not an exotic recording.
+_MAX_CHANNELS: Final = 64
+_MAX_RATE: Final = 1_000_000
+
 _WAVE_FORMAT_PCM: Final = 0x0001
+_WAVE_FORMAT_IEEE_FLOAT: Final = 0x0003
+_WAVE_FORMAT_ALAW: Final = 0x0006
+_WAVE_FORMAT_MULAW: Final = 0x0007
 _WAVE_FORMAT_EXTENSIBLE: Final = 0xFFFE
 # The first two bytes of the KSDATAFORMAT_SUBTYPE_PCM GUID hold the format tag 1; the
 # remaining 14 bytes are the fixed suffix shared by every "WAVE format tag as GUID".
@@ -50,8 +60,13 @@ class WavError(Exception):
         self.detail = detail
 
 
-class _Codec(IntEnum):
+class Codec(IntEnum):
+    """The sample encodings a ``fmt `` chunk may name that anything here can read."""
+
     PCM = _WAVE_FORMAT_PCM
+    IEEE_FLOAT = _WAVE_FORMAT_IEEE_FLOAT
+    ALAW = _WAVE_FORMAT_ALAW
+    MULAW = _WAVE_FORMAT_MULAW
     EXTENSIBLE = _WAVE_FORMAT_EXTENSIBLE
 
 
@@ -64,6 +79,19 @@ class WavFormat:
     sample_rate: int
     bits_per_sample: int
     block_align: int
+    #: The encoding of the samples: format_tag, or for WAVE_FORMAT_EXTENSIBLE the tag in
+    #: its sub-format GUID (None when that GUID is not a format tag).
+    codec: int | None
+
+    def is_pcm16_mono(self, sample_rate: int) -> bool:
+        """Return True for 16-bit mono integer PCM at sample_rate: audio the avatar takes."""
+        return (
+            self.codec == Codec.PCM
+            and self.channels == 1
+            and self.bits_per_sample == 16
+            and self.sample_rate == sample_rate
+            and self.block_align == 2
+        )
 
     def describe(self) -> str:
         """Return e.g. '16-bit, 1 channel(s), 22050 Hz, format 0x0001'."""
@@ -99,19 +127,22 @@ class WavUnwrapper:
     """Feed WAV bytes in any chunking; get s16le mono PCM at ``sample_rate`` out.
 
     ``feed()`` returns the PCM contained in what it was given (possibly ``b""``) and
-    always a whole number of samples, so callers never see half a sample. ``finish()``
-    must be called at the end of the stream: it raises if the audio never started.
+    always a whole number of sample frames (``block_align`` bytes), so callers never see
+    half a sample. ``finish()`` must be called at the end of the stream: it raises if the
+    audio never started. With ``sample_rate=None`` any format is accepted and returned as
+    it is; read ``format`` once audio flows.
     """
 
-    def __init__(self, sample_rate: int) -> None:
-        """Expect 16-bit mono PCM at sample_rate."""
+    def __init__(self, sample_rate: int | None) -> None:
+        """Expect 16-bit mono PCM at sample_rate (None: whatever the stream declares)."""
         self._expected_rate = sample_rate
         self._state = _State.RIFF
         self._buffer = bytearray()  # header bytes not yet parsed (bounded, see _FMT_MAX_SIZE)
         self._need = _RIFF_HEADER_SIZE
         self._skip = 0  # bytes left to discard in the current chunk (+ pad byte)
         self._data_left: int | None = None  # None: until the end of the stream
-        self._odd: bytes = b""  # a trailing half sample carried to the next feed
+        self._odd: bytes = b""  # a trailing partial sample frame carried to the next feed
+        self._align = 2  # bytes per sample frame, from the fmt chunk
         self.format: WavFormat | None = None
         self.pcm_bytes = 0
 
@@ -145,7 +176,7 @@ class WavUnwrapper:
             raise WavError(WavErrorReason.TRUNCATED, "the audio stream was empty")
         if not self.audio_started:
             raise WavError(WavErrorReason.TRUNCATED, "the WAV stream ended before its data chunk")
-        # An odd trailing byte is half a sample: the writer was cut off mid-sample.
+        # A trailing partial frame means the writer was cut off mid-sample.
         self._odd = b""
         return b""
 
@@ -155,9 +186,9 @@ class WavUnwrapper:
         if self._odd:
             out[0:0] = self._odd
             self._odd = b""
-        if len(out) % 2:
-            self._odd = bytes(out[-1:])
-            del out[-1:]
+        if cut := len(out) % self._align:
+            self._odd = bytes(out[-cut:])
+            del out[-cut:]
         self.pcm_bytes += len(out)
         return bytes(out)
 
@@ -231,26 +262,28 @@ class WavUnwrapper:
         tag, channels, rate, _byte_rate, block_align, bits = struct.unpack(
             "<HHIIHH", block[:_FMT_MIN_SIZE]
         )
+        codec: int | None = tag
+        if tag == Codec.EXTENSIBLE:
+            # cbSize(2) validBits(2) channelMask(4) subFormat GUID(16) follow.
+            codec = None
+            if len(block) >= 40 and block[26:40] == _GUID_SUFFIX:
+                (codec,) = struct.unpack("<H", block[24:26])
         fmt = WavFormat(
             format_tag=tag,
             channels=channels,
             sample_rate=rate,
             bits_per_sample=bits,
             block_align=block_align,
+            codec=codec,
         )
-        if tag == _Codec.EXTENSIBLE:
-            # cbSize(2) validBits(2) channelMask(4) subFormat GUID(16) follow.
-            if len(block) < 40 or block[26:40] != _GUID_SUFFIX:
-                raise WavFormatError(fmt, self._expected_rate)
-            (sub_tag,) = struct.unpack("<H", block[24:26])
-            tag = sub_tag
-        if (
-            tag != _Codec.PCM
-            or channels != 1
-            or bits != 16
-            or rate != self._expected_rate
-            or block_align != 2
-        ):
-            raise WavFormatError(fmt, self._expected_rate)
+        expected = self._expected_rate
+        if expected is not None and not fmt.is_pcm16_mono(expected):
+            raise WavFormatError(fmt, expected)
+        if not (0 < channels <= _MAX_CHANNELS and 0 < rate <= _MAX_RATE and block_align > 0):
+            # Taken as is, such a header would have its "audio" resampled into noise.
+            raise WavError(
+                WavErrorReason.MALFORMED, f"the WAV fmt chunk is not plausible ({fmt.describe()})"
+            )
         self.format = fmt
+        self._align = block_align
         self._expect_chunk_header()
