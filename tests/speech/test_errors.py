@@ -8,7 +8,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
 from custom_components.zego_digital_human.const import DOMAIN, SpeechEvent
-from custom_components.zego_digital_human.speech import SpeechOutcome, WaitFor
+from custom_components.zego_digital_human.speech import SpeechOutcome, WaitFor, sources
 from custom_components.zego_digital_human.speech.sources import _wav_payload
 from custom_components.zego_digital_human.speech.wav import WavUnwrapper
 from zego_emulator import DriveStatus, Fault
@@ -287,6 +287,32 @@ async def test_zego_rejects_the_drive(
     assert avatar.speaking_log == []
     assert [kind for kind, _ in avatar.events] == [SpeechEvent.FAILED]
     assert avatar.errors == [err]
+
+
+@pytest.mark.parametrize("variant", ["stall", "stall22k"])
+async def test_engine_that_goes_quiet_mid_message(
+    speech: SpeechManager,
+    avatar: TestAvatar,
+    emulator: ZegoEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    variant: str,
+) -> None:
+    # Straight through (16 kHz) and through our resampler (22.05 kHz): the engine is
+    # named as the culprit, and the avatar is not left with an open drive.
+    monkeypatch.setattr(sources, "TTS_IDLE_TIMEOUT", 0.5)
+    err = await run_failing(
+        lambda: speech.async_say(
+            f"Quiet {variant}", options={"variant": variant}, wait=WaitFor.FINISHED
+        )
+    )
+    assert assert_translated(err, "tts_timeout")["engine"] == ENGINE
+    await wait_until(lambda: not avatar.speaking)
+    assert emulator.open_ws_connections == 0
+    (record,) = emulator.drives
+    assert record.bytes_received > 0  # what did arrive was played
+    assert record.stop_at is not None
+    assert record.violations == []
+    assert [kind for kind, _ in avatar.events] == [SpeechEvent.STARTED, SpeechEvent.FAILED]
 
 
 async def test_socket_dropped_mid_drive(

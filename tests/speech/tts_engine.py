@@ -51,6 +51,8 @@ VARIANTS = (
     "native22k",
     "float_stereo",
     "adpcm",
+    "stall",
+    "stall22k",
     "corrupt",
     "empty",
 )
@@ -100,40 +102,51 @@ class SpeechTestTTS(TextToSpeechEntity):
 
     async def _generate(self, message: str, rate: int, variant: str) -> AsyncGenerator[bytes]:
         loop = asyncio.get_running_loop()
-        pcm = message_pcm(message, rate, self._log.seconds)
-        parts: list[bytes]
-        if variant == "list":
-            parts = [wav(pcm, rate, list_chunk=True)]
-        elif variant in ("stream", "slow"):
-            data = wav(pcm, rate, list_chunk=True, unknown_sizes=True)
-            parts = split(data, (7, 5, 300, 1, 256))
-        elif variant == "native22k":
-            parts = [wav(message_pcm(message, 22050, self._log.seconds), 22050)]
-        elif variant == "float_stereo":
-            # 32-bit float, two channels, 24 kHz, streamed in small pieces.
-            mono = message_pcm(message, 24000, self._log.seconds)
-            samples = struct.unpack(f"<{len(mono) // 2}h", mono)
-            frames = [value / 32768 for sample in samples for value in (sample, sample)]
-            floats = struct.pack(f"<{len(frames)}f", *frames)
-            fmt = fmt_chunk(24000, channels=2, bits=32, tag=IEEE_FLOAT)
-            parts = split(wav(floats, 24000, fmt=fmt, unknown_sizes=True), (7, 5, 300, 1, 256))
-        elif variant == "adpcm":
-            # IMA ADPCM: a real WAV codec, but not one the avatar path can resample.
-            ima = chunk(b"fmt ", struct.pack("<HHIIHH", 0x0011, 1, 22050, 11100, 256, 4))
-            parts = [wav(b"\0" * 2048, 22050, fmt=ima)]
-        elif variant == "corrupt":
-            parts = [b"RIFF\xff\xff\xff\xffWAVEfmt \x10\0\0\0garbage-not-a-format" * 4]
-        elif variant == "empty":
-            parts = [wav(b"", rate)]
-        else:
-            parts = [wav(pcm, rate)]
+        parts = variant_parts(message, rate, variant, self._log.seconds)
         if variant == "slow":
             await asyncio.sleep(self._log.slow_first_byte)
         self._log.first_byte_at.setdefault(message, loop.time())
         for index, part in enumerate(parts):
             yield part
+            if variant.startswith("stall"):
+                # Far longer than the idle timeout the test sets; finite, so that HA's
+                # own loader task still ends before the test tears HA down.
+                await asyncio.sleep(2.0)
+                return
             if variant in ("stream", "slow", "float_stereo") and index % 8 == 0:
                 await asyncio.sleep(0)  # hand the loop over: chunks really arrive apart
+
+
+def variant_parts(message: str, rate: int, variant: str, seconds: float) -> list[bytes]:  # noqa: PLR0911 - one return per variant
+    """The chunks the engine yields for message in variant."""
+    pcm = message_pcm(message, rate, seconds)
+    if variant == "list":
+        return [wav(pcm, rate, list_chunk=True)]
+    if variant in ("stream", "slow"):
+        return split(wav(pcm, rate, list_chunk=True, unknown_sizes=True), (7, 5, 300, 1, 256))
+    if variant == "native22k":
+        return [wav(message_pcm(message, 22050, seconds), 22050)]
+    if variant == "float_stereo":
+        # 32-bit float, two channels, 24 kHz, streamed in small pieces.
+        mono = message_pcm(message, 24000, seconds)
+        samples = struct.unpack(f"<{len(mono) // 2}h", mono)
+        frames = [value / 32768 for sample in samples for value in (sample, sample)]
+        floats = struct.pack(f"<{len(frames)}f", *frames)
+        fmt = fmt_chunk(24000, channels=2, bits=32, tag=IEEE_FLOAT)
+        return split(wav(floats, 24000, fmt=fmt, unknown_sizes=True), (7, 5, 300, 1, 256))
+    if variant in ("stall", "stall22k"):
+        # A tenth of a second of audio, then the engine goes quiet.
+        stall_rate = 22050 if variant == "stall22k" else rate
+        return [wav(message_pcm(message, stall_rate, 0.1), stall_rate, unknown_sizes=True)]
+    if variant == "adpcm":
+        # IMA ADPCM: a real WAV codec, but not one the avatar path can resample.
+        ima = chunk(b"fmt ", struct.pack("<HHIIHH", 0x0011, 1, 22050, 11100, 256, 4))
+        return [wav(b"\0" * 2048, 22050, fmt=ima)]
+    if variant == "corrupt":
+        return [b"RIFF\xff\xff\xff\xffWAVEfmt \x10\0\0\0garbage-not-a-format" * 4]
+    if variant == "empty":
+        return [wav(b"", rate)]
+    return [wav(pcm, rate)]
 
 
 class SpeechTestMp3TTS(TextToSpeechEntity):

@@ -58,6 +58,8 @@ _LOGGER = logging.getLogger(__name__)
 # Generous: cloud engines can take seconds for a long sentence, but a dead engine must
 # not hold the avatar's queue forever.
 TTS_IDLE_TIMEOUT: Final = 60.0
+# How much longer our resampler waits for output than the engine is given for input.
+_CONVERTER_GRACE: Final = 5.0
 # Largest piece of engine output unwrapped at once.
 _SLICE: Final = 16384
 _TTS_MEDIA_DOMAIN: Final = "tts"
@@ -102,14 +104,14 @@ class TtsSource(AudioSource):
         *,
         message: str | None,
         event_data: dict[str, Any],
-        idle_timeout: float = TTS_IDLE_TIMEOUT,
+        idle_timeout: float | None = None,
     ) -> None:
         """Wrap a result stream: created and given message here, or already started."""
         self._stream = stream
         self._message = message
         self._sample_rate = sample_rate
         self._ffmpeg_binary = ffmpeg_binary
-        self._idle_timeout = idle_timeout
+        self._idle_timeout = TTS_IDLE_TIMEOUT if idle_timeout is None else idle_timeout
         self.label = stream.engine
         self.event_data = event_data
 
@@ -146,6 +148,9 @@ class TtsSource(AudioSource):
                 label=self.label,
                 event_data=self.event_data,
                 input_options=options,
+                # A stalled engine is reported as such (by the stdin feed) before ffmpeg's
+                # silence would be.
+                idle_timeout=self._idle_timeout + _CONVERTER_GRACE,
             )
             async with contextlib.aclosing(converter.pcm()) as converted:
                 async for chunk in converted:
