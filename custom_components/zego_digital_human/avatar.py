@@ -211,6 +211,11 @@ class AvatarCoordinator(DataUpdateCoordinator[AvatarSnapshot]):
 
     # --- stream lifecycle ---------------------------------------------------------------------
 
+    @property
+    def stream_live(self) -> bool:
+        """Return True when the task streamed at the last look (ensure_streaming may recheck)."""
+        return self._task is not None and self._status is StreamStatus.STREAMING
+
     async def ensure_streaming(self) -> StreamTask:
         """Return the avatar's task once it streams.
 

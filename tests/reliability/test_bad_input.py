@@ -35,6 +35,7 @@ from custom_components.zego_digital_human.const import (
     CONF_TTL,
     DOMAIN,
     SUBENTRY_TYPE_AVATAR,
+    SpeechEvent,
 )
 from tests.speech.tts_engine import ENGINE
 from zego_emulator.config import LOBBY_ANNA_ID
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
 
 PLAYER = "media_player.lobby"
 NOTIFIER = "notify.lobby"
+SPEECH_EVENT = "event.lobby_speech"
+LAST_ERROR = "sensor.lobby_last_error"
+AVATAR_STATE = "sensor.lobby_avatar_state"
 # Actions that would create state at ZEGO; a refused input must send none of them.
 MUTATING = {
     "CreateDigitalHumanStreamTask",
@@ -73,7 +77,7 @@ class Row:
 
     @property
     def fetched(self) -> bool:
-        """Media that is only known to be bad once fetched (see test_bad_input)."""
+        """Media that is only known to be bad once ffmpeg has fetched it."""
         return "{server}" in str(self.data)
 
 
@@ -448,18 +452,24 @@ async def test_bad_input(
         field, error = row.error.split(":")
         assert (await _flow_error(hass, row, loaded_entry)).get(field) == error
     await hass.async_block_till_done()
-    if row.fetched:
-        # Known and left to the lead: the speech path starts the stream and opens the drive
-        # while ffmpeg fetches the media (to cut the time to first audio), so a URL that
-        # turns out not to be audio still starts a stream task and an empty drive.
-        assert all(drive.audio == b"" for drive in emulator.drives[drives:])
-        assert hass.states.get("binary_sensor.lobby_speaking").state == "off"
-        return
     assert (len(emulator.tasks), len(emulator.drives), _mutations(emulator)) == (
         tasks,
         drives,
         mutations,
     )
+    if row.fetched:
+        # Bad only once fetched, so the attempt is a failed speech: it shows where a
+        # failure shows (without starting the offline avatar's stream for it).
+        after = _our_states(hass)
+        assert after.pop(SPEECH_EVENT) != states.pop(SPEECH_EVENT)
+        event = hass.states.get(SPEECH_EVENT)
+        assert event is not None
+        assert event.attributes["event_type"] == SpeechEvent.FAILED
+        assert after.pop(LAST_ERROR) == event.attributes["error"]
+        states.pop(LAST_ERROR)
+        assert (states.pop(AVATAR_STATE), after.pop(AVATAR_STATE)) == ("offline", "error")
+        assert after == states
+        return
     if row.kind == "notify.send_message":
         # HA's notify entity stamps its state before it calls the platform: not ours.
         states.pop(NOTIFIER)

@@ -243,6 +243,10 @@ class TestAvatar:
         self.handlers: list[Callable[[], Awaitable[None] | None]] = []
         self._lock = asyncio.Lock()
 
+    @property
+    def stream_live(self) -> bool:
+        return self.task is not None and not self.offline
+
     async def ensure_streaming(self) -> StreamTask:
         self.ensure_calls += 1
         async with self._lock:

@@ -131,6 +131,24 @@ async def test_drive_opens_while_the_engine_synthesises(
     assert_same_pcm(record.audio, message_pcm(message, 16000))
 
 
+async def test_offline_avatar_starts_its_stream_once_there_is_audio(
+    speech: SpeechManager, emulator: ZegoEmulator, engine_log: EngineLog, avatar: TestAvatar
+) -> None:
+    # Starting a stream task costs money and shows the avatar on screen: a source that
+    # fails before its first audio must not have started one, so the start waits for it.
+    assert not avatar.stream_live
+    message = "Cold and slow"
+    result = await speech.async_say(message, options={"variant": "slow"}, wait=WaitFor.FINISHED)
+    (task,) = emulator.tasks.values()
+    assert task.created_at > engine_log.first_byte_at[message]
+    assert avatar.stream_live
+    # The wait reported is the stream's own, not the engine's.
+    assert result.stream_wait is not None
+    assert result.time_to_first_audio is not None
+    assert result.stream_wait < result.time_to_first_audio - engine_log.slow_first_byte
+    assert_same_pcm((await played(emulator, result)).audio, message_pcm(message, 16000))
+
+
 async def test_events_and_metrics(
     speech: SpeechManager, avatar: TestAvatar, emulator: ZegoEmulator
 ) -> None:

@@ -36,8 +36,9 @@ class SpeechResult:
 
     Times are seconds. ``time_to_first_audio`` runs from the moment the request began
     (its turn in the queue) to the first audio frame sent; ``stream_wait`` is the part
-    of that spent in ``ensure_streaming`` (a managed cold start shows up here), which
-    ran in parallel with TTS synthesis.
+    of that spent in ``ensure_streaming`` (a managed cold start shows up here). A live
+    stream's check runs in parallel with TTS synthesis; a stream that must start waits
+    for the source's first audio.
     """
 
     request_id: str

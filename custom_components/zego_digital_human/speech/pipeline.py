@@ -42,6 +42,7 @@ class DriveProgress:
     """
 
     began_at: float
+    stream_asked_at: float | None = None
     stream_ready_at: float | None = None
     drive_id: str | None = None
     first_frame_at: float | None = None
@@ -53,9 +54,9 @@ class DriveProgress:
     @property
     def stream_wait(self) -> float | None:
         """Return how long ensure_streaming took."""
-        if self.stream_ready_at is None:
+        if self.stream_asked_at is None or self.stream_ready_at is None:
             return None
-        return self.stream_ready_at - self.began_at
+        return self.stream_ready_at - self.stream_asked_at
 
     @property
     def time_to_first_audio(self) -> float | None:
@@ -94,6 +95,11 @@ class SpeechPipeline:
         audio frame has been sent, before_drive() right before DriveByWsStream (which
         pre-empts whatever the avatar still plays). Cancelling sends Stop and closes the
         socket before the CancelledError propagates.
+
+        A live stream gets its drive opened while the source starts (that setup is the
+        time to first audio). An avatar that must start its stream first waits for the
+        source's first audio: a URL that is not audio, or an engine that refuses, then
+        fails alone instead of starting a stream task (billed, and shown on screen).
         """
         pcm = source.pcm()
         chained: AsyncGenerator[bytes] | None = None
@@ -104,8 +110,9 @@ class SpeechPipeline:
             on_first_frame(at)
 
         prefetch = asyncio.create_task(_first_chunk(pcm, source.label), name="zego speech source")
+        audio_first = None if self._target.stream_live else prefetch
         opener = asyncio.create_task(
-            self._open(progress, first_frame, before_drive), name="zego speech drive"
+            self._open(progress, first_frame, before_drive, audio_first), name="zego speech drive"
         )
         try:
             await _both(prefetch, opener)
@@ -138,9 +145,20 @@ class SpeechPipeline:
         progress: DriveProgress,
         first_frame: Callable[[float], None],
         before_drive: Callable[[], None] | None,
+        audio_first: asyncio.Task[bytes] | None,
     ) -> WsDriveSession:
-        """Make the stream live, then open a drive; returns with the drive lock held."""
+        """Make the stream live, then open a drive; returns with the drive lock held.
+
+        With audio_first, the stream is started only once that task has audio.
+        """
         loop = asyncio.get_running_loop()
+        if audio_first is not None:
+            await asyncio.wait([audio_first])
+            if audio_first.cancelled():
+                raise asyncio.CancelledError
+            if (err := audio_first.exception()) is not None:
+                raise err  # the same failure run() reports from the source
+        progress.stream_asked_at = loop.time()
         task = await self._target.ensure_streaming()
         progress.stream_ready_at = loop.time()
         session = WsDriveSession(

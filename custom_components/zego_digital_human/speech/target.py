@@ -59,6 +59,10 @@ class SpeechTarget(Protocol):
     def config(self) -> SpeechConfig:
         """Return the avatar's settings."""
 
+    @property
+    def stream_live(self) -> bool:
+        """Return True when the stream task is streaming as far as we know (no start needed)."""
+
     async def ensure_streaming(self) -> StreamTask:
         """Make sure the stream task is live and return it.
 
