@@ -874,6 +874,8 @@ async def section_cold_start(results: Results, sizes: Sizes) -> None:
                     if not any(t.live for t in emu.tasks.values()):
                         break
                     await asyncio.sleep(0.02)
+                # Not the queue's pause between utterances (see _ours).
+                await asyncio.sleep(QUEUE_GAP)
                 tasks_before = set(emu.tasks)
                 drives_before = len(emu.drives)
                 started = loop.time()

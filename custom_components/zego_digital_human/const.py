@@ -51,9 +51,11 @@ SAMPLE_RATES: Final = (16000, 24000)
 STATUS_POLL_INTERVAL: Final = timedelta(seconds=30)
 
 # Waiting for a new task to stream: backoff between status checks, bounded overall.
+# The cap bounds how late a started stream is noticed (the first words wait for it);
+# 1 s keeps even ten avatars starting together within ZEGO's 10 requests/s per action.
 STREAM_START_TIMEOUT: Final = 60.0
 STREAM_START_POLL_INITIAL: Final = 0.25
-STREAM_START_POLL_MAX: Final = 2.0
+STREAM_START_POLL_MAX: Final = 1.0
 
 # A status seen this recently is trusted by ensure_streaming without asking ZEGO again.
 STATUS_FRESHNESS: Final = 2.0
