@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from typing import TYPE_CHECKING, Any
+import weakref
 
 import aiohttp
 from aiohttp import web
@@ -713,16 +714,22 @@ async def _peak_growth(hass: HomeAssistant, action: Callable[[], Awaitable[None]
     return Growth(peak, cache_peak, beyond)
 
 
+# Every TTS cache entry seen, for as long as something keeps it alive: HA drops an entry
+# from its cache dict after time_memory, but a listener still reading it keeps it whole.
+_SEEN_CACHES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def ha_tts_cache_mb(hass: HomeAssistant) -> float:
-    """What HA's TTS memory cache holds now, in MB.
+    """What HA's TTS cache entries hold now, in MB.
 
     Attribution only, so it reads HA's private fields. HA reads the engine as fast as it
-    answers and keeps each message's audio whole in this cache for tts' time_memory
-    (300 s by default), whoever asked for it and however slowly it is played.
+    answers and keeps each message's audio whole in its cache entry, for tts'
+    time_memory (300 s by default) and for as long as a listener is still reading it.
     """
     manager = hass.data.get(DATA_TTS_MANAGER)
+    _SEEN_CACHES.update(getattr(manager, "mem_cache", {}).values())
     total = 0
-    for cache in getattr(manager, "mem_cache", {}).values():
+    for cache in _SEEN_CACHES:
         total += len(getattr(cache, "_result_data", None) or b"")
         total += sum(len(part) for part in getattr(cache, "_partial_data", None) or ())
     return total / 1e6
