@@ -24,6 +24,7 @@ from homeassistant.exceptions import HomeAssistantError
 from custom_components.zego_digital_human.client import PacingConfig, WsDriveSession, ZegoError
 
 from .errors import speech_error, zego_drive_error
+from .sources import prepend
 
 if TYPE_CHECKING:
     from .sources import AudioSource
@@ -117,7 +118,7 @@ class SpeechPipeline:
         try:
             await _both(prefetch, opener)
             session = opener.result()
-            chained = _chain(prefetch.result(), pcm)
+            chained = prepend(prefetch.result(), pcm)
             try:
                 await session.stream(chained)
             finally:
@@ -216,12 +217,6 @@ async def _first_chunk(pcm: AsyncIterator[bytes], label: str) -> bytes:
 async def _aclose(iterator: AsyncIterator[bytes]) -> None:
     if isinstance(iterator, AsyncGenerator):
         await iterator.aclose()
-
-
-async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes]:
-    yield first
-    async for chunk in rest:
-        yield chunk
 
 
 async def _both(first: asyncio.Task[bytes], second: asyncio.Task[WsDriveSession]) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "TtsSource",
     "prepare_media",
     "prepare_tts",
+    "prepend",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class TtsSource(AudioSource):
                 raise wav_error(err, self.label) from err
             converter = FfmpegSource(
                 self._ffmpeg_binary(),
-                _prepend(first, payload),
+                prepend(first, payload),
                 self._sample_rate,
                 label=self.label,
                 event_data=self.event_data,
@@ -157,7 +158,8 @@ class TtsSource(AudioSource):
                     yield chunk
 
 
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes]:
+async def prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes]:
+    """Yield first, then everything rest yields: a peeked chunk put back in front."""
     yield first
     async for chunk in rest:
         yield chunk
