@@ -12,7 +12,6 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 
-from .avatar import AvatarCoordinator, async_stop_task_quietly, attached_issue_id
 from .client import (
     ZegoAuthenticationError,
     ZegoClient,
@@ -27,7 +26,13 @@ from .const import (
     LOGGER,
     SUBENTRY_TYPE_AVATAR,
 )
-from .data import ZegoConfigEntry, ZegoRuntimeData
+from .coordinator import (
+    AvatarCoordinator,
+    ZegoConfigEntry,
+    ZegoRuntimeData,
+    async_stop_task_quietly,
+    attached_issue_id,
+)
 from .helpers import create_client, describe
 from .services import async_setup_services
 from .speech import SpeechManager

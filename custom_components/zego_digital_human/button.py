@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarCoordinator
-    from .data import AvatarConfig, ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
+    from .data import AvatarConfig
 
 # No limit: a start may wait up to a minute for ZEGO, and an interrupt must never queue
 # behind it. The coordinator serialises what must not overlap (starting a task).

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .avatar import AvatarCoordinator
 from .const import DOMAIN
+from .coordinator import AvatarCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity import EntityDescription

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .data import ZegoConfigEntry
+    from .coordinator import ZegoConfigEntry
 
 # Push only: events come from the avatar coordinator.
 PARALLEL_UPDATES = 0

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarCoordinator
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
     from .speech import SpeechManager
 
 # Requests are serialised per avatar by its speech queue, not by HA.

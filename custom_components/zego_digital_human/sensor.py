@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarSnapshot
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarSnapshot, ZegoConfigEntry
 
 # Read-only: everything comes from the coordinator.
 PARALLEL_UPDATES = 0

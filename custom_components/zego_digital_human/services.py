@@ -50,8 +50,7 @@ if TYPE_CHECKING:
 
     from homeassistant.util.json import JsonValueType
 
-    from .avatar import AvatarCoordinator
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
     from .speech import SpeechManager
 
 _TARGET_FIELDS: dict[vol.Marker, object] = {

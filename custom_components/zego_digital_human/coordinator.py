@@ -1,4 +1,4 @@
-"""AvatarCoordinator: one avatar's stream-task lifecycle and state.
+"""The entry's runtime data and AvatarCoordinator: one avatar's stream-task lifecycle and state.
 
 The coordinator polls GetDigitalHumanStreamTaskStatus for its own task only (no request
 when it has none), creates and stops managed tasks, notices when ZEGO ends a task, and
@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -48,7 +49,7 @@ from .const import (
     SpeechEvent,
     StreamStatus,
 )
-from .data import AvatarConfig, ZegoConfigEntry
+from .data import AvatarConfig
 from .helpers import describe, ha_error, to_ha_error, zego_exception_handler
 from .store import StoredTask, TaskStore
 
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from homeassistant.config_entries import ConfigSubentry
+
+    from .speech import SpeechManager
 
 type InterruptHandler = Callable[[], Awaitable[None] | None]
 type SpeechListener = Callable[[SpeechEvent, Mapping[str, Any]], None]
@@ -69,6 +72,20 @@ _STATUS_MAP: dict[StreamTaskStatus, StreamStatus] = {
 }
 
 _GONE_ERRORS = (ZegoTaskNotFoundError, ZegoTaskEndedError)
+
+
+@dataclass(kw_only=True, slots=True)
+class ZegoRuntimeData:
+    """What a loaded entry holds: one client, the task store, and per avatar (by subentry id)
+    its coordinator and its speech manager."""
+
+    client: ZegoClient
+    store: TaskStore
+    avatars: dict[str, AvatarCoordinator] = field(default_factory=dict)
+    speech: dict[str, SpeechManager] = field(default_factory=dict)
+
+
+type ZegoConfigEntry = ConfigEntry[ZegoRuntimeData]
 
 
 def attached_issue_id(subentry_id: str) -> str:
