@@ -81,8 +81,11 @@ class ZegoRuntimeData:
 
     client: ZegoClient
     store: TaskStore
+    # The account data set up with: a change to it reloads the entry, a subentry change doesn't.
+    account: Mapping[str, Any]
     avatars: dict[str, AvatarCoordinator] = field(default_factory=dict)
     speech: dict[str, SpeechManager] = field(default_factory=dict)
+    avatars_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 type ZegoConfigEntry = ConfigEntry[ZegoRuntimeData]
@@ -225,6 +228,22 @@ class AvatarCoordinator(DataUpdateCoordinator[AvatarSnapshot]):
         if self._task_id == task_id:
             await self._async_apply_status(task)
         return self._snapshot()
+
+    async def async_first_refresh_while_running(self) -> None:
+        """First look at an avatar added while its entry runs.
+
+        HA reserves async_config_entry_first_refresh for entry set-up; a failure here leaves
+        the avatar unavailable until a poll works instead of failing anything.
+        """
+        await self._async_setup()
+        await self.async_refresh()
+
+    async def async_shutdown(self) -> None:
+        """Stop polling and keep-alive (entry unload, or this avatar removed or changed)."""
+        await super().async_shutdown()
+        self._want_stream = False
+        if self._keep_alive_task is not None:
+            self._keep_alive_task.cancel()
 
     # --- stream lifecycle ---------------------------------------------------------------------
 
