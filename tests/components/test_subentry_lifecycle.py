@@ -204,3 +204,26 @@ async def test_changing_an_avatar_rebuilds_only_that_avatar(
     )
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.garden_stream_online").state == "on"
+
+
+async def test_stale_device_removed_without_detaching_calls(
+    hass: HomeAssistant, emulator: ZegoEmulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """A stale avatar device is removed outright.
+
+    Detaching it with async_update_device(remove_config_entry_id=...) is deprecated from HA
+    2026.8 (a device belongs to one entry and subentry) and stops working in 2027.8.
+    """
+    mock_config_entry.add_to_hass(hass)
+    device_registry = dr.async_get(hass)
+    stale = device_registry.async_get_or_create(
+        config_entry_id=mock_config_entry.entry_id, identifiers={(DOMAIN, "gone-avatar")}
+    )
+    with patch.object(
+        device_registry, "async_update_device", wraps=device_registry.async_update_device
+    ) as update_device:
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    assert device_registry.async_get(stale.id) is None
+    assert not any("remove_config_entry_id" in call.kwargs for call in update_device.mock_calls)
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
