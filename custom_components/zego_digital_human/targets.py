@@ -44,9 +44,8 @@ TARGET_FIELDS: dict[vol.Marker, object] = {
     vol.Optional(ATTR_FLOOR_ID): _IDS,
     vol.Optional(ATTR_LABEL_ID): _IDS,
 }
-HAS_TARGET = cv.has_at_least_one_key(
-    ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID
-)
+_KEYS = (ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID)
+HAS_TARGET = cv.has_at_least_one_key(*_KEYS)
 
 
 class _Referenced(NamedTuple):
@@ -156,7 +155,10 @@ def async_resolve_avatars(hass: HomeAssistant, call: ServiceCall) -> list[Avatar
             )
         avatars.append(owner.runtime_data.avatars[subentry_id])
     if not avatars:
+        # `none` everywhere selects nothing at all; anything else was a place without avatars.
+        named = any(call.data.get(key) not in (None, ENTITY_MATCH_NONE, []) for key in _KEYS)
         raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_avatar_in_target"
+            translation_domain=DOMAIN,
+            translation_key="no_avatar_in_target" if named else "no_avatar_targeted",
         )
     return avatars

@@ -104,7 +104,7 @@ async def test_all_and_none(hass: HomeAssistant, emulator: ZegoEmulator) -> None
     assert _live(emulator) == {"hall_stream", "lobby_stream"}
     with pytest.raises(ServiceValidationError) as excinfo:
         await _call(hass, "stop_stream", {"entity_id": "none"})
-    assert excinfo.value.translation_key == "no_avatar_in_target"
+    assert excinfo.value.translation_key == "no_avatar_targeted"
     assert _live(emulator) == {"hall_stream", "lobby_stream"}
     await _call(hass, "stop_stream", {"entity_id": "all"})
     assert _live(emulator) == set()
