@@ -156,9 +156,11 @@ def async_resolve_avatars(hass: HomeAssistant, call: ServiceCall) -> list[Avatar
         avatars.append(owner.runtime_data.avatars[subentry_id])
     if not avatars:
         # `none` everywhere selects nothing at all; anything else was a place without avatars.
-        named = any(call.data.get(key) not in (None, ENTITY_MATCH_NONE, []) for key in _KEYS)
+        if any(call.data.get(key) not in (None, ENTITY_MATCH_NONE, []) for key in _KEYS):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="no_avatar_in_target"
+            )
         raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="no_avatar_in_target" if named else "no_avatar_targeted",
+            translation_domain=DOMAIN, translation_key="no_avatar_targeted"
         )
     return avatars
