@@ -106,7 +106,12 @@ async def _async_remove_avatar(
         if platform.config_entry is not entry:
             continue
         for entity_id, entity in list(platform.entities.items()):
-            if isinstance(entity, ZegoAvatarEntity) and entity.coordinator is coordinator:
+            # The registry's own removal (a deleted subentry) may have got there first.
+            if (
+                isinstance(entity, ZegoAvatarEntity)
+                and entity.coordinator is coordinator
+                and entity_id in platform.entities
+            ):
                 await platform.async_remove_entity(entity_id)
     if not removed:
         return
