@@ -25,7 +25,7 @@ from homeassistant.components.media_player.const import (
 )
 
 from .const import OverlapPolicy
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
 from .speech import WaitFor
 
 if TYPE_CHECKING:
@@ -33,8 +33,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarCoordinator
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
     from .speech import SpeechManager
 
 # Requests are serialised per avatar by its speech queue, not by HA.
@@ -64,12 +63,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one media player per avatar, each to its own subentry."""
-    runtime = entry.runtime_data
-    for subentry_id, coordinator in runtime.avatars.items():
-        async_add_entities(
-            [ZegoAvatarMediaPlayer(coordinator, runtime.speech[subentry_id])],
-            config_subentry_id=subentry_id,
-        )
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, speech: [ZegoAvatarMediaPlayer(coordinator, speech)],
+    )
 
 
 def _policy_for(kwargs: dict[str, Any]) -> OverlapPolicy | None:
