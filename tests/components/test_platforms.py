@@ -68,8 +68,24 @@ async def snapshot_entities(
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize(
     "platforms",
-    [[Platform.SENSOR], [Platform.BINARY_SENSOR], [Platform.BUTTON], [Platform.EVENT]],
-    ids=["sensor", "binary_sensor", "button", "event"],
+    [
+        [Platform.SENSOR],
+        [Platform.BINARY_SENSOR],
+        [Platform.BUTTON],
+        [Platform.EVENT],
+        [Platform.SELECT],
+        [Platform.ASSIST_SATELLITE],
+        [Platform.CONVERSATION],
+    ],
+    ids=[
+        "sensor",
+        "binary_sensor",
+        "button",
+        "event",
+        "select",
+        "assist_satellite",
+        "conversation",
+    ],
 )
 async def test_platform_entities(
     hass: HomeAssistant,
