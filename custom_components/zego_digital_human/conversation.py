@@ -80,6 +80,13 @@ def _wrapped_streams(hass: HomeAssistant, agent_id: str) -> bool:
     return bool(getattr(agent, "supports_streaming", False))
 
 
+# Error codes of an agent that broke (not one that did not understand: that is an answer).
+_AGENT_FAILURES = (
+    intent.IntentResponseErrorCode.UNKNOWN,
+    intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+)
+
+
 def _speech_of(result: conversation.ConversationResult) -> str:
     speech = result.response.speech.get("plain", {}).get("speech", "")
     return str(speech or "")
@@ -151,6 +158,18 @@ class ZegoAvatarConversation(ZegoAvatarEntity, conversation.ConversationEntity):
             return _error_result(user_input, chat_log, error)
         finally:
             chat_log.delta_listener = listener
+        response = result.response
+        if (
+            response.response_type is intent.IntentResponseType.ERROR
+            and response.error_code in _AGENT_FAILURES
+        ):
+            # HA turns an agent's HomeAssistantError into such an answer. Shown as ours
+            # (naming the agent), in both modes: the user must learn it failed.
+            error = _agent_error(agent_id, _speech_of(result))
+            _LOGGER.warning("%s: %s", self.coordinator.config.name, error)
+            feed.fail(error)
+            response.async_set_error(response.error_code, str(error))
+            return result
         if not feed.text:
             # An agent that does not stream (HA's own) hands over its answer at the end.
             feed.push(_speech_of(result))
@@ -236,11 +255,12 @@ def _tee(
     return tee
 
 
-def _agent_error(agent_id: str, err: Exception) -> HomeAssistantError:
+def _agent_error(agent_id: str, err: Exception | str) -> HomeAssistantError:
+    detail = err if isinstance(err, str) else str(err) or type(err).__name__
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="assist_agent_failed",
-        translation_placeholders={"agent": agent_id, "error": str(err) or type(err).__name__},
+        translation_placeholders={"agent": agent_id, "error": detail or "-"},
     )
 
 
