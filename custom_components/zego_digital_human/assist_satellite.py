@@ -51,8 +51,8 @@ TTS_OPTIONS: Final = {tts.ATTR_PREFERRED_FORMAT: "wav"}
 
 
 def pipeline_select_unique_id(subentry_id: str) -> str:
-    """Return the unique id of an avatar's pipeline select (HA's own scheme: <prefix>-pipeline)."""
-    return f"{subentry_id}-pipeline"
+    """Return the unique id of an avatar's pipeline select."""
+    return f"{subentry_id}_pipeline"
 
 
 async def async_setup_entry(

@@ -145,6 +145,11 @@ async def test_unique_ids_stable_across_reload(
             "speech",
             "media_player",
             "notify",
+            "assist_satellite",
+            "conversation",
+            "pipeline",
+            "assist_agent",
+            "assist_mode",
         )
     }
     assert await hass.config_entries.async_reload(init_integration.entry_id)
