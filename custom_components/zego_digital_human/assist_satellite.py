@@ -51,8 +51,11 @@ TTS_OPTIONS: Final = {tts.ATTR_PREFERRED_FORMAT: "wav"}
 
 
 def pipeline_select_unique_id(subentry_id: str) -> str:
-    """Return the unique id of an avatar's pipeline select."""
-    return f"{subentry_id}_pipeline"
+    """Return the unique id of an avatar's pipeline select.
+
+    HA's own scheme (<prefix>-pipeline): assist_pipeline finds a device's chosen pipeline by it.
+    """
+    return f"{subentry_id}-pipeline"
 
 
 async def async_setup_entry(

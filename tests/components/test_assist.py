@@ -299,13 +299,7 @@ async def test_first_audio_while_the_agent_still_writes(
     """The avatar speaks the first sentence before the agent has written the last."""
     assist_log.delay = 0.3
     await _select(hass, AGENT_SELECT, "scripted")
-    result = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"agent_id": AVATAR_AGENT, "text": "What time is it?"},
-        blocking=True,
-        return_response=True,
-    )
+    result = await _ask(hass, "What time is it?")
     assert result is not None
     drive = await _ended(emulator)
     assert drive.first_frame_at is not None
@@ -354,19 +348,10 @@ async def test_a_new_question_interrupts_the_answer(
     await _select(hass, AGENT_SELECT, "scripted")
     events = _speech_events(hass)
 
-    async def ask() -> None:
-        await hass.services.async_call(
-            "conversation",
-            "process",
-            {"agent_id": AVATAR_AGENT, "text": "What time is it?"},
-            blocking=True,
-            return_response=True,
-        )
-
-    first = hass.async_create_task(ask())
+    first = hass.async_create_task(_ask(hass, "What time is it?"))
     first_drive = await _drive(emulator)
     await _wait_for(lambda: bool(first_drive.frames))
-    await ask()
+    await _ask(hass, "What time is it?")
     await first
     second_drive = await _ended(emulator)
     assert second_drive is not first_drive
@@ -389,13 +374,7 @@ async def test_a_failing_agent_is_shown_and_reported(
     await _select(hass, AGENT_SELECT, "scripted")
     events = _speech_events(hass)
 
-    result = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"agent_id": AVATAR_AGENT, "text": "What time is it?"},
-        blocking=True,
-        return_response=True,
-    )
+    result = await _ask(hass, "What time is it?")
 
     assert result is not None
     response = result["response"]
@@ -414,13 +393,7 @@ async def test_home_assistants_own_agent_is_voiced(
     hass: HomeAssistant, emulator: ZegoEmulator, assist_log: AssistLog
 ) -> None:
     """An agent that does not stream (HA's own, the default) is said once it answered."""
-    result = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"agent_id": AVATAR_AGENT, "text": "Open the pod bay doors"},
-        blocking=True,
-        return_response=True,
-    )
+    result = await _ask(hass, "Open the pod bay doors")
     assert result is not None
     speech = result["response"]["speech"]["plain"]["speech"]
     assert speech == ""  # take over: the satellite would stay silent
@@ -438,16 +411,23 @@ async def test_an_avatar_cannot_wrap_itself(hass: HomeAssistant) -> None:
     """Choosing an avatar's own agent (by a stale restore) answers with a clear error."""
     state = hass.states.get(AGENT_SELECT)
     hass.states.async_set(AGENT_SELECT, state.state, {**state.attributes, "agent_id": AVATAR_AGENT})
+    result = await _ask(hass, "Hello")
+    assert result is not None
+    assert result["response"]["response_type"] == "error"
+    assert AVATAR_AGENT in result["response"]["speech"]["plain"]["speech"]
+
+
+async def _ask(hass: HomeAssistant, text: str) -> dict[str, Any]:
+    """Ask the avatar's agent through conversation.process; return the response data."""
     result = await hass.services.async_call(
         "conversation",
         "process",
-        {"agent_id": AVATAR_AGENT, "text": "Hello"},
+        {"agent_id": AVATAR_AGENT, "text": text},
         blocking=True,
         return_response=True,
     )
     assert result is not None
-    assert result["response"]["response_type"] == "error"
-    assert AVATAR_AGENT in result["response"]["speech"]["plain"]["speech"]
+    return dict(result)
 
 
 async def _wait_for(predicate: Any, limit: float = 10.0) -> None:

@@ -147,11 +147,10 @@ async def test_unique_ids_stable_across_reload(
             "notify",
             "assist_satellite",
             "conversation",
-            "pipeline",
             "assist_agent",
             "assist_mode",
         )
-    }
+    } | {f"{MANAGED_SUBENTRY_ID}-pipeline"}  # HA's own scheme for the pipeline select
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     after = {
