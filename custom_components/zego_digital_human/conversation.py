@@ -147,6 +147,15 @@ class ZegoAvatarConversation(ZegoAvatarEntity, conversation.ConversationEntity):
         mode = self._mode()
         feed = TextFeed()
         await self._start_speaking(feed)
+        if self._is_avatar_agent(agent_id):
+            # It would call itself; a stale choice (the select offers no avatar agents).
+            error = HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="assist_agent_loop",
+                translation_placeholders={"agent": agent_id},
+            )
+            feed.fail(error)
+            return _error_result(user_input, chat_log, error)
         listener = chat_log.delta_listener
         chat_log.delta_listener = _tee(feed, listener, mirror=mode is AssistMode.MIRROR)
         try:
@@ -186,12 +195,6 @@ class ZegoAvatarConversation(ZegoAvatarEntity, conversation.ConversationEntity):
         chat_log: conversation.ChatLog,
     ) -> conversation.ConversationResult:
         """Ask the wrapped agent in this chat log (it finds it as the current one)."""
-        if self._is_avatar_agent(agent_id):
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="assist_agent_loop",
-                translation_placeholders={"agent": agent_id},
-            )
         return await conversation.async_converse(
             self.hass,
             text=user_input.text,
