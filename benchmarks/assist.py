@@ -348,8 +348,9 @@ async def section_assist(results: Results, sizes: Sizes) -> None:
                 avatar[latency].append(seconds)
                 underruns[latency] += stutters
                 ha[latency].append(await _ha_run(hass, bench))
-        # HA's TTS cache writes its files in the executor: let them land before teardown.
-        await hass.async_block_till_done()
+        # HA's TTS cache writes its files from background tasks: let them land before
+        # the config directory is removed.
+        await hass.async_block_till_done(wait_background_tasks=True)
     s = "6 assist"
     for latency in LATENCIES:
         ours, theirs = median(avatar[latency]) * 1000, median(ha[latency]) * 1000
