@@ -254,7 +254,8 @@ async def _setup_engine(hass: HomeAssistant, log: EngineLog) -> None:
     )
     mock_platform(hass, f"{BENCH_DOMAIN}.tts", MockPlatform(async_setup_entry=tts_setup_entry))
     mock_platform(hass, f"{BENCH_DOMAIN}.config_flow", None)
-    for domain in ("ffmpeg", "tts", "media_source"):
+    # "homeassistant" is always loaded in a real HA; conversation (our dependency) needs it.
+    for domain in ("homeassistant", "ffmpeg", "tts", "media_source"):
         if not await async_setup_component(hass, domain, {}):
             raise RuntimeError(f"HA component {domain} did not set up")
     with mock_config_flow(BENCH_DOMAIN, _BenchFlow):

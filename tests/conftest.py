@@ -7,9 +7,15 @@ to this repository before the ``hass`` fixture runs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from homeassistant.setup import async_setup_component
 import pytest
 
 import custom_components.zego_digital_human  # noqa: F401  (see module docstring)
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +26,13 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     """
     if "hass" in request.fixturenames:
         request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+async def hass(hass: HomeAssistant) -> HomeAssistant:
+    """HA with its core integration loaded, as a real instance always has it.
+
+    The integration depends on conversation (its Assist agent), which needs it.
+    """
+    assert await async_setup_component(hass, "homeassistant", {})
+    return hass

@@ -44,11 +44,14 @@ if TYPE_CHECKING:
     from homeassistant.helpers.typing import ConfigType
 
 PLATFORMS: list[Platform] = [
+    Platform.ASSIST_SATELLITE,
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CONVERSATION,
     Platform.EVENT,
     Platform.MEDIA_PLAYER,
     Platform.NOTIFY,
+    Platform.SELECT,
     Platform.SENSOR,
 ]
 

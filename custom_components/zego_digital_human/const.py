@@ -124,3 +124,10 @@ class SpeechEvent(StrEnum):
     FINISHED = "speech_finished"
     INTERRUPTED = "speech_interrupted"
     FAILED = "speech_failed"
+
+
+class AssistMode(StrEnum):
+    """How the avatar's conversation agent voices the answers of the agent it wraps."""
+
+    TAKE_OVER = "take_over"  # the avatar is the only voice: the satellite stays silent
+    MIRROR = "mirror"  # the avatar and the satellite both speak

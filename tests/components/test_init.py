@@ -145,8 +145,12 @@ async def test_unique_ids_stable_across_reload(
             "speech",
             "media_player",
             "notify",
+            "assist_satellite",
+            "conversation",
+            "assist_agent",
+            "assist_mode",
         )
-    }
+    } | {f"{MANAGED_SUBENTRY_ID}-pipeline"}  # HA's own scheme for the pipeline select
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     after = {

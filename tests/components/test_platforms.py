@@ -81,8 +81,21 @@ async def snapshot_entities(
         [Platform.EVENT],
         [Platform.MEDIA_PLAYER],
         [Platform.NOTIFY],
+        [Platform.SELECT],
+        [Platform.ASSIST_SATELLITE],
+        [Platform.CONVERSATION],
     ],
-    ids=["sensor", "binary_sensor", "button", "event", "media_player", "notify"],
+    ids=[
+        "sensor",
+        "binary_sensor",
+        "button",
+        "event",
+        "media_player",
+        "notify",
+        "select",
+        "assist_satellite",
+        "conversation",
+    ],
 )
 async def test_platform_entities(
     hass: HomeAssistant,

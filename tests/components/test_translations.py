@@ -20,6 +20,7 @@ from custom_components.zego_digital_human import (
     binary_sensor,
     button,
     event,
+    select,
     sensor,
 )
 from custom_components.zego_digital_human.const import DOMAIN, OverlapPolicy, StreamMode
@@ -37,7 +38,7 @@ ICONS: dict[str, Any] = json.loads((PACKAGE / "icons.json").read_text(encoding="
 CORE_MODULES = [
     path
     for path in PACKAGE.glob("*.py")
-    if path.stem not in {"sensor", "binary_sensor", "button", "event"}
+    if path.stem not in {"sensor", "binary_sensor", "button", "event", "select"}
 ]
 ALL_MODULES = [path for path in PACKAGE.rglob("*.py") if "client" not in path.parts]
 _KEY_IN_CALL = re.compile(
@@ -77,6 +78,7 @@ def test_entities_translated_and_iconed() -> None:
         ("binary_sensor", binary_sensor.DESCRIPTIONS),
         ("button", button.DESCRIPTIONS),
         ("event", (event.DESCRIPTION,)),
+        ("select", (select.AGENT_DESCRIPTION, select.MODE_DESCRIPTION)),
     ):
         for description in descriptions:
             key = description.translation_key

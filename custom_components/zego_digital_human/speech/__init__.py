@@ -32,6 +32,11 @@ entity_id=None) -> SpeechResult``
     media_source ids are resolved for ``entity_id`` (pass the media player's);
     http(s) URLs and HA paths are decoded by HA's ffmpeg binary.
 
+``await speech.async_speak(source, *, policy=None, wait=WaitFor.ACCEPTED) -> SpeechResult``
+    A source prepared elsewhere: ``sources.TtsSource`` over an existing result stream
+    (the Assist satellite's announcements) or ``streamed.StreamedTextSource`` (an agent's
+    answer as it is written, fed through a ``streamed.TextFeed``: one drive per answer).
+
 ``await speech.async_interrupt()``
     Cancels current and queued speech; returns once the socket is closed (Stop sent).
     A drive caught half-open is first opened fully, then stopped: ZEGO never sees a

@@ -115,6 +115,19 @@ class SpeechManager:
         source = await prepare_media(self.hass, self.target.config, media_id, entity_id=entity_id)
         return await self._submit(source, policy, wait)
 
+    async def async_speak(
+        self,
+        source: AudioSource,
+        *,
+        policy: OverlapPolicy | str | None = None,
+        wait: WaitFor = WaitFor.ACCEPTED,
+    ) -> SpeechResult:
+        """Speak a source prepared elsewhere (a streamed answer, an announcement's stream).
+
+        The source has validated what it could; everything else is as for async_say.
+        """
+        return await self._submit(source, policy, wait)
+
     async def async_interrupt(self) -> None:
         """Cancel the current and the queued speech; return once the socket is closed.
 

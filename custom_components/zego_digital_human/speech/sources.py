@@ -49,6 +49,8 @@ __all__ = [
     "AudioSource",
     "FfmpegSource",
     "TtsSource",
+    "create_tts_stream",
+    "ffmpeg_binary",
     "prepare_media",
     "prepare_tts",
     "prepend",
@@ -239,6 +241,30 @@ def prepare_tts(
     """
     if not message or not message.strip():
         raise validation_error("empty_message")
+    stream = create_tts_stream(hass, config, engine=engine, language=language, options=options)
+    return TtsSource(
+        stream,
+        config.sample_rate,
+        partial(_ffmpeg_binary, hass),
+        message=message,
+        event_data={"message": message},
+    )
+
+
+def create_tts_stream(
+    hass: HomeAssistant,
+    config: SpeechConfig,
+    *,
+    engine: str | None = None,
+    language: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> tts.ResultStream:
+    """Validate engine, language and options and create a WAV result stream, no message yet.
+
+    The avatar's language and voice options apply when the engine is the avatar's own
+    (named or by default); options given here win over the avatar's. The caller gives
+    the stream its text (``async_set_message``, or a text stream on HA 2025.5+).
+    """
     avatar_engine = tts.async_resolve_engine(hass, config.tts_engine)
     resolved = tts.async_resolve_engine(hass, engine or config.tts_engine)
     if resolved is None:
@@ -250,14 +276,12 @@ def prepare_tts(
         merged.update(config.voice_options)
         language = language or config.language
     merged.update(options or {})
-    stream = _create_wav_stream(hass, resolved, language, merged)
-    return TtsSource(
-        stream,
-        config.sample_rate,
-        partial(_ffmpeg_binary, hass),
-        message=message,
-        event_data={"message": message},
-    )
+    return _create_wav_stream(hass, resolved, language, merged)
+
+
+def ffmpeg_binary(hass: HomeAssistant) -> Callable[[], str]:
+    """Return a getter of HA's ffmpeg binary (raises a translated error when missing)."""
+    return partial(_ffmpeg_binary, hass)
 
 
 def _create_wav_stream(
