@@ -8,6 +8,7 @@ the registries here, because HA's own target helper moved between 2025.4 and 202
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntryState
@@ -25,7 +26,13 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
 )
-import voluptuous as vol
+
+if TYPE_CHECKING and sys.version_info >= (3, 14):
+    # HA 2026.11 (Python 3.14) validates with probatio and types its APIs for it; at run time
+    # `voluptuous` is an alias of probatio there. Older HA, checked as 3.13, has voluptuous.
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 from .const import (
     ATTR_LANGUAGE,
@@ -102,8 +109,9 @@ def _not_an_avatar(target: str) -> ServiceValidationError:
     )
 
 
-def _avatar_subentry_id(device: dr.DeviceEntry) -> str | None:
-    return next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
+def _avatar_subentry_id(identifiers: set[tuple[str, str]]) -> str | None:
+    # Identifiers, not the entry: HA 2026.11's registry also returns child devices.
+    return next((ident for domain, ident in identifiers if domain == DOMAIN), None)
 
 
 def _avatar_devices_in_area(
@@ -113,7 +121,7 @@ def _avatar_devices_in_area(
     found = {
         device.id
         for device in dr.async_entries_for_area(dev_reg, area_id)
-        if _avatar_subentry_id(device) is not None
+        if _avatar_subentry_id(device.identifiers) is not None
     }
     found.update(
         entity.device_id
@@ -146,7 +154,7 @@ def async_resolve_avatars(hass: HomeAssistant, call: ServiceCall) -> list[Avatar
     avatars: list[AvatarCoordinator] = []
     for device_id in sorted(device_ids):
         target = dev_reg.async_get(device_id)
-        subentry_id = _avatar_subentry_id(target) if target is not None else None
+        subentry_id = _avatar_subentry_id(target.identifiers) if target is not None else None
         if target is None or subentry_id is None:
             raise _not_an_avatar(device_id)
         owner = owners.get(subentry_id)
