@@ -199,10 +199,14 @@ class SpeechQueue:
 
     # --- submitting -------------------------------------------------------------------------
 
-    def submit(self, request: SpeechRequest) -> None:
-        """Take request under its policy."""
+    def raise_if_closed(self) -> None:
+        """Refuse a request after shutdown, before anything (a TTS stream) is made for it."""
         if self._closed:
             raise speech_error("speech_unavailable")
+
+    def submit(self, request: SpeechRequest) -> None:
+        """Take request under its policy."""
+        self.raise_if_closed()
         if request.policy is OverlapPolicy.INTERRUPT:
             self._cancel_all(cut=False)
         self._pending.append(request)
