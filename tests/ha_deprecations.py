@@ -23,8 +23,17 @@ from custom_components.zego_digital_human.const import DOMAIN
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-# The two message shapes HA uses when the offending frame is in an integration (2025.4-2026.11).
-REPORT = re.compile(rf"integration '{DOMAIN}'|from {DOMAIN}, this is a deprecated")
+
+def names_us(message: str) -> bool:
+    """Whether a log message is HA reporting a deprecated use by this integration.
+
+    frame.report_usage: "Detected that custom integration '<domain>' ..." (2025.4-2026.11);
+    deprecation.py: "<name> was used from <domain>, this is a deprecated ..." (2025.4) or
+    "The deprecated <kind> <name> was used from <domain>. ..." (2026.11).
+    """
+    if f"integration '{DOMAIN}'" in message:
+        return True
+    return re.search(rf"\bfrom {DOMAIN}\b", message) is not None and "deprecated" in message
 
 
 class _Reports(logging.Handler):
@@ -36,7 +45,7 @@ class _Reports(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if REPORT.search(message):
+        if names_us(message):
             self.messages.append(f"{record.name}: {message}")
 
 
