@@ -248,9 +248,13 @@ async def _setup_engine(hass: HomeAssistant, log: EngineLog) -> None:
     ) -> None:
         async_add_entities([BenchTTS(log)])
 
+    # A custom integration, like the TTS engines users add: HA 2025.4 wants a bool from
+    # async_setup_entry, HA 2026.11 fails built-in integrations that return one (custom ones
+    # still may).
     mock_integration(
         hass,
         MockModule(BENCH_DOMAIN, async_setup_entry=setup_entry, async_unload_entry=unload_entry),
+        built_in=False,
     )
     mock_platform(hass, f"{BENCH_DOMAIN}.tts", MockPlatform(async_setup_entry=tts_setup_entry))
     mock_platform(hass, f"{BENCH_DOMAIN}.config_flow", None)

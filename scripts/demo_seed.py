@@ -152,10 +152,19 @@ async def seed_auth(config_dir: Path) -> str:
     from homeassistant.auth.const import GROUP_ID_ADMIN
     from homeassistant.auth.models import TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
     from homeassistant.auth.providers.homeassistant import HassAuthProvider
+    from homeassistant.config_entries import ConfigEntries
     from homeassistant.core import CoreState, HomeAssistant
+    from homeassistant.helpers import device_registry as dr, entity_registry as er
 
     hass = HomeAssistant(str(config_dir))
     try:
+        # The auth store reads both registries (as in HA's own `hass --script auth`); on
+        # HA 2026.11 the device registry also needs the config entries and its setup.
+        hass.config_entries = ConfigEntries(hass, {})
+        await hass.config_entries.async_initialize()
+        if hasattr(dr, "async_setup"):
+            dr.async_setup(hass)
+        await asyncio.gather(dr.async_load(hass), er.async_load(hass))
         hass.auth = await auth_manager_from_config(hass, [{"type": "homeassistant"}], [])
         provider = hass.auth.auth_providers[0]
         if not isinstance(provider, HassAuthProvider):

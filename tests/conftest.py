@@ -17,6 +17,9 @@ import custom_components.zego_digital_human  # noqa: F401  (see module docstring
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
+# HA's deprecation reports about our code fail the test (tests/ha_deprecations.py).
+pytest_plugins = ["tests.ha_deprecations"]
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:

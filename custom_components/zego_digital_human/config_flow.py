@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 import re
 import secrets
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
@@ -34,7 +35,13 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-import voluptuous as vol
+
+if TYPE_CHECKING and sys.version_info >= (3, 14):
+    # HA 2026.11 (Python 3.14) validates with probatio and types its APIs for it; at run time
+    # `voluptuous` is an alias of probatio there. Older HA, checked as 3.13, has voluptuous.
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 from .client import (
     DEFAULT_ENDPOINT,

@@ -7,6 +7,7 @@ selector produces (targets.py).
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING
 
 from homeassistant.core import (
@@ -19,7 +20,13 @@ from homeassistant.core import (
 from homeassistant.helpers import (
     config_validation as cv,
 )
-import voluptuous as vol
+
+if TYPE_CHECKING and sys.version_info >= (3, 14):
+    # HA 2026.11 (Python 3.14) validates with probatio and types its APIs for it; at run time
+    # `voluptuous` is an alias of probatio there. Older HA, checked as 3.13, has voluptuous.
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 from .const import (
     ATTR_LANGUAGE,

@@ -18,6 +18,7 @@ from custom_components.zego_digital_human.coordinator import attached_issue_id
 from zego_emulator import EmulatorConfig, Fault, TaskStatus, ZegoEmulator
 
 from .conftest import MANAGED_SUBENTRY_ID
+from .devices import avatar_device, device_owners
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -160,9 +161,7 @@ async def test_unique_ids_stable_across_reload(
     assert after == before
     devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
     assert [device.identifiers for device in devices] == [{(DOMAIN, MANAGED_SUBENTRY_ID)}]
-    assert devices[0].config_entries_subentries == {
-        init_integration.entry_id: {MANAGED_SUBENTRY_ID}
-    }
+    assert device_owners(devices[0]) == {init_integration.entry_id: {MANAGED_SUBENTRY_ID}}
 
 
 async def test_stale_device_removed(
@@ -193,7 +192,7 @@ async def test_stale_device_removed(
     issues = ir.async_get(hass)
     assert issues.async_get_issue(DOMAIN, attached_issue_id("gone-avatar")) is None
     assert issues.async_get_issue(DOMAIN, attached_issue_id(MANAGED_SUBENTRY_ID)) is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, MANAGED_SUBENTRY_ID)})
+    assert avatar_device(hass, MANAGED_SUBENTRY_ID)
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
 
 

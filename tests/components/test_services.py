@@ -24,6 +24,7 @@ from .conftest import (
     avatar_subentry,
     managed_avatar_data,
 )
+from .devices import avatar_device
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -41,7 +42,7 @@ TWO_AVATARS = [
 
 
 def _device_id(hass: HomeAssistant, subentry_id: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, subentry_id)})
+    device = avatar_device(hass, subentry_id)
     assert device is not None
     return device.id
 

@@ -26,13 +26,13 @@ from custom_components.zego_digital_human.const import (
     CONF_TTL,
     CONF_TTS_ENGINE,
     CONF_VOICE_OPTIONS,
-    DOMAIN,
     SUBENTRY_TYPE_AVATAR,
 )
 from zego_emulator import DigitalHumanSpec, Fault, TaskStatus, ZegoEmulator
 from zego_emulator.config import KIOSK_BEN_ID, LOBBY_ANNA_ID, PUBLIC_MIA_ID
 
 from .conftest import MANAGED_SUBENTRY_ID, avatar_subentry, external_task, managed_avatar_data
+from .devices import avatar_device
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -153,7 +153,7 @@ async def test_add_managed_avatar(
     assert init_integration.state is ConfigEntryState.LOADED
     new_id = next(sid for sid in init_integration.subentries if sid != MANAGED_SUBENTRY_ID)
     assert new_id in init_integration.runtime_data.avatars
-    device = device_registry.async_get_device(identifiers={(DOMAIN, new_id)})
+    device = avatar_device(hass, new_id)
     assert device is not None
     assert device.name == "Hall"
 
@@ -479,7 +479,7 @@ async def test_reconfigure_avatar(
     coordinator = init_integration.runtime_data.avatars[MANAGED_SUBENTRY_ID]
     assert coordinator.config.name == "Lobby 2"
     assert coordinator.config.ttl == 600
-    device = device_registry.async_get_device(identifiers={(DOMAIN, MANAGED_SUBENTRY_ID)})
+    device = avatar_device(hass, MANAGED_SUBENTRY_ID)
     assert device is not None
     assert device.name == "Lobby 2"
 
@@ -529,14 +529,14 @@ async def test_remove_avatar(
     """Removing an avatar removes its device and entities and stops its managed task."""
     coordinator = init_integration.runtime_data.avatars[MANAGED_SUBENTRY_ID]
     task = await coordinator.ensure_streaming()
-    assert device_registry.async_get_device(identifiers={(DOMAIN, MANAGED_SUBENTRY_ID)})
+    assert avatar_device(hass, MANAGED_SUBENTRY_ID)
 
     assert hass.config_entries.async_remove_subentry(init_integration, MANAGED_SUBENTRY_ID)
     await hass.async_block_till_done()
 
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.avatars == {}
-    assert device_registry.async_get_device(identifiers={(DOMAIN, MANAGED_SUBENTRY_ID)}) is None
+    assert avatar_device(hass, MANAGED_SUBENTRY_ID) is None
     assert er.async_entries_for_config_entry(entity_registry, init_integration.entry_id) == []
     assert hass.states.get("sensor.lobby_avatar_state") is None
     await emulator.wait_for_task(task.task_id, TaskStatus.STOPPED)

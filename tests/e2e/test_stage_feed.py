@@ -108,8 +108,12 @@ def test_text_drive_speaks_while_driving() -> None:
 
 @pytest.fixture
 async def stage(socket_enabled: None) -> AsyncIterator[tuple[ZegoEmulator, ZegoClient]]:
-    """An emulator at real time (text drives last seconds) with a quick start-up."""
-    config = EmulatorConfig(port=0, time_scale=1.0, startup_delay=0.02, ws_tls=False)
+    """An emulator at real time (text drives last seconds) with a short start-up.
+
+    Long enough that a loaded machine still reads the feed while a new task is starting
+    (at 0.02 s a busy CI run saw it ready already).
+    """
+    config = EmulatorConfig(port=0, time_scale=1.0, startup_delay=0.5, ws_tls=False)
     async with ZegoEmulator(config) as emu, aiohttp.ClientSession() as session:
         client = ZegoClient(
             app_id=emu.config.app_id,

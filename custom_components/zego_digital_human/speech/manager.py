@@ -90,6 +90,8 @@ class SpeechManager:
         See WaitFor for what the call waits for; failures after the call returned are
         reported as speech_failed events and the avatar's last error.
         """
+        # A stream HA's TTS creates for a refused request would outlive HA's stop.
+        self._queue.raise_if_closed()
         source = prepare_tts(
             self.hass,
             self.target.config,
@@ -112,6 +114,7 @@ class SpeechManager:
 
         entity_id is the media player asking (media_source wants to know).
         """
+        self._queue.raise_if_closed()
         source = await prepare_media(self.hass, self.target.config, media_id, entity_id=entity_id)
         return await self._submit(source, policy, wait)
 

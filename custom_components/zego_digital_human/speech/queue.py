@@ -211,10 +211,14 @@ class SpeechQueue:
 
     # --- submitting -------------------------------------------------------------------------
 
-    def submit(self, request: SpeechRequest) -> None:
-        """Take request under its policy."""
+    def raise_if_closed(self) -> None:
+        """Refuse a request after shutdown, before anything (a TTS stream) is made for it."""
         if self._closed:
             raise speech_error("speech_unavailable")
+
+    def submit(self, request: SpeechRequest) -> None:
+        """Take request under its policy."""
+        self.raise_if_closed()
         self._submitted += 1
         request.seq = self._submitted
         if request.policy is OverlapPolicy.INTERRUPT:

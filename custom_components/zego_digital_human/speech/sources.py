@@ -115,7 +115,8 @@ class TtsSource(AudioSource):
         self._sample_rate = sample_rate
         self._ffmpeg_binary = ffmpeg_binary
         self._idle_timeout = TTS_IDLE_TIMEOUT if idle_timeout is None else idle_timeout
-        self.label = stream.engine
+        # HA 2026.11 types a stream's engine as optional; ours are always created with one.
+        self.label = stream.engine or "tts"
         self.event_data = event_data
 
     async def pcm(self) -> AsyncGenerator[bytes]:
@@ -527,7 +528,7 @@ def _tts_result_stream_source(
             event_data=event_data,
         )
     # Another format: let ffmpeg decode the engine's bytes from stdin.
-    label = stream.engine
+    label = stream.engine or "tts"
     return FfmpegSource(
         _ffmpeg_binary(hass),
         _engine_chunks(stream.async_stream_result(), label=label, idle_timeout=TTS_IDLE_TIMEOUT),
