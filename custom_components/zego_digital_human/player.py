@@ -48,7 +48,7 @@ from .const import (
     LOGGER,
     SUBENTRY_TYPE_AVATAR,
 )
-from .portrait import Portrait
+from .portrait import async_ensure_portrait
 
 if TYPE_CHECKING:
     from homeassistant.components.websocket_api.connection import ActiveConnection
@@ -84,16 +84,11 @@ def async_register_player_command(hass: HomeAssistant) -> None:
 
 @callback
 def async_setup_player(hass: HomeAssistant, entry: ZegoConfigEntry) -> None:
-    """Start what the card needs of a loading entry: portraits and the emulator probe.
+    """Start the emulator probe of a loading entry (the portraits start with the players).
 
-    Neither blocks nor fails the setup: both run as tasks of the entry.
+    It neither blocks nor fails the setup: it runs as a task of the entry.
     """
     runtime = entry.runtime_data
-    for subentry_id, coordinator in runtime.avatars.items():
-        portrait = Portrait(hass, entry, runtime.client, coordinator.config.digital_human_id)
-        runtime.portraits[subentry_id] = portrait
-        entry.async_on_unload(portrait.async_shutdown)
-        entry.async_create_task(hass, portrait.async_refresh(), f"{DOMAIN} portrait")
     runtime.preview = entry.async_create_task(
         hass, runtime.client.probe_emulator(), f"{DOMAIN} emulator probe"
     )
@@ -202,7 +197,8 @@ async def _async_credentials(
         ) from err
 
     preview = await _async_preview(entry)
-    portrait = runtime.portraits.get(subentry_id)
+    # Normally started by the media player; started here if that platform is not loaded.
+    portrait = async_ensure_portrait(hass, coordinator)
     LOGGER.debug(
         "Player credentials for %s: user %s, %s token, %s",
         entity_id,
@@ -220,7 +216,7 @@ async def _async_credentials(
         "token": token,
         "expires_at": now + DEFAULT_TOKEN_TTL,
         "streaming": snapshot.stream_online,
-        "poster": portrait.url if portrait else None,
+        "poster": portrait.url,
         "entities": {
             "media_player": _entity_id(hass, "media_player", subentry_id, "media_player"),
             "state": _entity_id(hass, "sensor", subentry_id, "avatar_state"),

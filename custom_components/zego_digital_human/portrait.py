@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from .client import ZegoClient
-    from .coordinator import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
 
 # ZEGO: AvatarUrl is valid for 24 h from the answer.
 PORTRAIT_VALIDITY = 24 * 3600.0
@@ -45,12 +45,12 @@ class Portrait:
         self._hass = hass
         self._entry = entry
         self._client = client
-        self._digital_human_id = digital_human_id
+        self.digital_human_id = digital_human_id
         self._url: str | None = None
         self._expires_at: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._listeners: list[Callable[[], None]] = []
-        self._closed = False
+        self.closed = False
         # The URL listeners last heard of: an expiry is news too.
         self._announced: str | None = None
 
@@ -81,12 +81,12 @@ class Portrait:
     async def async_refresh(self) -> None:
         """Fetch the URL now; schedule the next refresh (or a retry after a failure)."""
         self._cancel_timer()
-        if self._closed:
+        if self.closed:
             return
         try:
-            human = await self._client.get_digital_human_info(self._digital_human_id)
+            human = await self._client.get_digital_human_info(self.digital_human_id)
         except ZegoError as err:
-            LOGGER.debug("Portrait of %s not refreshed: %s", self._digital_human_id, err)
+            LOGGER.debug("Portrait of %s not refreshed: %s", self.digital_human_id, err)
             self._schedule(self._retry_delay())
         else:
             self._url = human.avatar_url
@@ -99,7 +99,7 @@ class Portrait:
     @callback
     def async_shutdown(self) -> None:
         """Stop refreshing (entry unloaded)."""
-        self._closed = True
+        self.closed = True
         self._cancel_timer()
         self._listeners.clear()
 
@@ -112,14 +112,15 @@ class Portrait:
 
     @callback
     def _schedule(self, delay: float) -> None:
-        if self._closed:
+        if self.closed:
             return
 
         @callback
         def _fire(_now: datetime) -> None:
             self._unsub_timer = None
-            self._entry.async_create_background_task(
-                self._hass, self.async_refresh(), f"{DOMAIN} portrait {self._digital_human_id}"
+            # Tracked (not a background task): one bounded request, awaited by an unload.
+            self._entry.async_create_task(
+                self._hass, self.async_refresh(), f"{DOMAIN} portrait {self.digital_human_id}"
             )
 
         self._unsub_timer = async_call_later(self._hass, delay, _fire)
@@ -134,3 +135,36 @@ class Portrait:
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+
+@callback
+def async_ensure_portrait(hass: HomeAssistant, coordinator: AvatarCoordinator) -> Portrait:
+    """Return the avatar's portrait, starting it (first fetch as an entry task) if needed.
+
+    One per avatar in the entry's runtime data; an avatar whose digital human changed gets
+    a new one.
+    """
+    entry = coordinator.config_entry
+    runtime = entry.runtime_data
+    digital_human_id = coordinator.config.digital_human_id
+    portrait = runtime.portraits.get(coordinator.subentry_id)
+    if portrait is not None and not portrait.closed:
+        if portrait.digital_human_id == digital_human_id:
+            return portrait
+        portrait.async_shutdown()
+    portrait = Portrait(hass, entry, runtime.client, digital_human_id)
+    runtime.portraits[coordinator.subentry_id] = portrait
+    entry.async_on_unload(portrait.async_shutdown)
+    entry.async_create_task(hass, portrait.async_refresh(), f"{DOMAIN} portrait {digital_human_id}")
+    return portrait
+
+
+@callback
+def async_release_portrait(coordinator: AvatarCoordinator) -> None:
+    """Stop the portrait of an avatar that is gone (removed, or replaced by a changed one)."""
+    runtime = coordinator.config_entry.runtime_data
+    if runtime.avatars.get(coordinator.subentry_id) is coordinator:
+        return
+    portrait = runtime.portraits.pop(coordinator.subentry_id, None)
+    if portrait is not None:
+        portrait.async_shutdown()
