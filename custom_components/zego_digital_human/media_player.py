@@ -25,8 +25,8 @@ from homeassistant.components.media_player.const import (
 )
 
 from .const import OverlapPolicy
-from .portrait import async_ensure_portrait, async_release_portrait
 from .entity import ZegoAvatarEntity, async_add_avatar_entities
+from .portrait import async_ensure_portrait, async_release_portrait
 from .speech import WaitFor
 
 if TYPE_CHECKING:
