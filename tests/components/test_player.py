@@ -7,10 +7,11 @@ import json
 import logging
 import re
 import time
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -24,13 +25,14 @@ from custom_components.zego_digital_human.const import (
     CONF_RTC_SERVER,
     CONF_TOKEN_VARIANT,
     DOMAIN,
+    SUBENTRY_TYPE_AVATAR,
 )
 from tests.speech.tts_engine import ENGINE
 from tests.token04_reference import decode_token04
 from zego_emulator import Fault
-from zego_emulator.config import LOBBY_ANNA_ID
+from zego_emulator.config import KIOSK_BEN_ID, LOBBY_ANNA_ID
 
-from .conftest import MANAGED_SUBENTRY_ID
+from .conftest import MANAGED_SUBENTRY_ID, managed_avatar_data
 
 if TYPE_CHECKING:
     from freezegun.api import FrozenDateTimeFactory
@@ -502,3 +504,36 @@ async def test_a_slow_probe_holds_up_neither_the_setup_nor_fails_it(
     assert probe.result() is not None
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_avatars_added_and_removed_while_running_get_and_drop_their_portrait(
+    hass: HomeAssistant, emulator: ZegoEmulator, init_integration: MockConfigEntry, admin: Caller
+) -> None:
+    hall = "01JAVATARHALL0000000000000"
+    hass.config_entries.async_add_subentry(
+        init_integration,
+        ConfigSubentry(
+            data=MappingProxyType(
+                managed_avatar_data(
+                    name="Hall", digital_human_id=KIOSK_BEN_ID, room_id="hall", stream_id="hall"
+                )
+            ),
+            subentry_id=hall,
+            subentry_type=SUBENTRY_TYPE_AVATAR,
+            title="Hall",
+            unique_id=None,
+        ),
+    )
+    await hass.async_block_till_done()
+    picture = hass.states.get("media_player.hall").attributes["entity_picture"]  # type: ignore[union-attr]
+    assert picture.startswith(f"{emulator.endpoint}/portraits/{KIOSK_BEN_ID}.svg?")
+    credentials = _ok(await admin.ask("media_player.hall"))
+    assert (credentials["room_id"], credentials["poster"]) == ("hall", picture)
+    portrait = init_integration.runtime_data.portraits[hall]
+
+    hass.config_entries.async_remove_subentry(init_integration, hall)
+    await hass.async_block_till_done()
+    assert hall not in init_integration.runtime_data.portraits
+    assert portrait.closed
+    assert _error(await admin.ask("media_player.hall"))["code"] == "not_found"
