@@ -196,9 +196,9 @@ async def _async_credentials(
             error=str(err),
         ) from err
 
-    preview = await _async_preview(entry)
     # Normally started by the media player; started here if that platform is not loaded.
     portrait = async_ensure_portrait(hass, coordinator)
+    preview = await _async_preview(entry)
     LOGGER.debug(
         "Player credentials for %s: user %s, %s token, %s",
         entity_id,

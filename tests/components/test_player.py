@@ -396,6 +396,12 @@ def _picture(hass: HomeAssistant) -> str | None:
     return picture
 
 
+async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
 def _info_requests(emulator: ZegoEmulator) -> int:
     return sum(1 for r in emulator.requests if r.action == "GetDigitalHumanInfo")
 
@@ -433,18 +439,14 @@ async def test_the_portrait_is_refreshed_before_it_expires(
     assert first_expiry is not None
 
     # Still valid after 17 h: nothing asked.
-    freezer.tick(timedelta(hours=17))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(hours=17))
     assert _info_requests(emulator) == 1
 
     # At 18 h, hours before ZEGO's 24 h run out, the URL is fetched again: valid 24 h more.
     # The client signs with the real clock (bound when it is built); freezegun moved the
     # emulator's: set it back so the request is not refused for clock skew.
     emulator.config.clock_offset = -timedelta(hours=18, seconds=1).total_seconds()
-    freezer.tick(timedelta(hours=1, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(hours=1, seconds=1))
     assert _info_requests(emulator) == 2
     assert _picture(hass) is not None
     assert portrait.expires_at == first_expiry + timedelta(hours=18, seconds=1)
@@ -463,17 +465,13 @@ async def test_a_failed_refresh_keeps_the_portrait_until_it_expires(
     emulator.faults.add(Fault.zego(400000001, "Invalid parameter", action="GetDigitalHumanInfo",
                                    count=None))  # fmt: skip
 
-    freezer.tick(timedelta(hours=18, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(hours=18, seconds=1))
     tried = _info_requests(emulator)
     assert tried > 1
     assert _picture(hass) == first  # kept: still valid
 
     # Retried every 10 minutes meanwhile.
-    freezer.tick(timedelta(minutes=10, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(minutes=10, seconds=1))
     assert _info_requests(emulator) > tried
     assert _picture(hass) == first
 
@@ -481,9 +479,7 @@ async def test_a_failed_refresh_keeps_the_portrait_until_it_expires(
     # (Few steps: the AppId's rate limiter runs on the real clock, and its wait would
     # sleep on the frozen one.)
     for step in (timedelta(hours=5, minutes=40), timedelta(minutes=10)):
-        freezer.tick(step)
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        await _advance(hass, freezer, step)
     assert _picture(hass) is None
     # ...and the card's poster, which is the same URL (test_the_portrait_is_the_poster...).
     assert init_integration.runtime_data.portraits[MANAGED_SUBENTRY_ID].url is None
