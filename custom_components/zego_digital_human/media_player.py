@@ -26,7 +26,7 @@ from homeassistant.components.media_player.const import (
 
 from .const import OverlapPolicy
 from .entity import ZegoAvatarEntity, async_add_avatar_entities
-from .portrait import async_ensure_portrait, async_release_portrait
+from .player import async_ensure_portrait, async_release_portrait
 from .speech import WaitFor
 
 if TYPE_CHECKING:

@@ -48,13 +48,13 @@ from .const import (
     LOGGER,
     SUBENTRY_TYPE_AVATAR,
 )
-from .portrait import async_ensure_portrait
+from .portrait import Portrait
 
 if TYPE_CHECKING:
     from homeassistant.components.websocket_api.connection import ActiveConnection
     from homeassistant.config_entries import ConfigEntry
 
-    from .coordinator import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
 
 COMMAND = f"{DOMAIN}/player_credentials"
 # How long a card's first request waits for the emulator probe of a just-loaded entry.
@@ -266,3 +266,36 @@ async def _async_preview(entry: ZegoConfigEntry) -> EmulatorPreview | None:
     if probe.cancelled() or probe.exception() is not None:
         return None
     return probe.result()
+
+
+@callback
+def async_ensure_portrait(hass: HomeAssistant, coordinator: AvatarCoordinator) -> Portrait:
+    """Return the avatar's portrait, starting it (first fetch as an entry task) if needed.
+
+    One per avatar in the entry's runtime data; an avatar whose digital human changed gets
+    a new one.
+    """
+    entry = coordinator.config_entry
+    runtime = entry.runtime_data
+    digital_human_id = coordinator.config.digital_human_id
+    portrait = runtime.portraits.get(coordinator.subentry_id)
+    if portrait is not None and not portrait.closed:
+        if portrait.digital_human_id == digital_human_id:
+            return portrait
+        portrait.async_shutdown()
+    portrait = Portrait(hass, entry, runtime.client, digital_human_id)
+    runtime.portraits[coordinator.subentry_id] = portrait
+    entry.async_on_unload(portrait.async_shutdown)
+    entry.async_create_task(hass, portrait.async_refresh(), f"{DOMAIN} portrait {digital_human_id}")
+    return portrait
+
+
+@callback
+def async_release_portrait(coordinator: AvatarCoordinator) -> None:
+    """Stop the portrait of an avatar that is gone (removed, or replaced by a changed one)."""
+    runtime = coordinator.config_entry.runtime_data
+    if runtime.avatars.get(coordinator.subentry_id) is coordinator:
+        return
+    portrait = runtime.portraits.pop(coordinator.subentry_id, None)
+    if portrait is not None:
+        portrait.async_shutdown()

@@ -8,7 +8,7 @@ The portrait is the media player's picture and the card's poster.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from homeassistant.config_entries import ConfigEntry
+
     from .client import ZegoClient
-    from .coordinator import AvatarCoordinator, ZegoConfigEntry
 
 # ZEGO: AvatarUrl is valid for 24 h from the answer.
 PORTRAIT_VALIDITY = 24 * 3600.0
@@ -37,7 +38,7 @@ class Portrait:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ZegoConfigEntry,
+        entry: ConfigEntry[Any],
         client: ZegoClient,
         digital_human_id: str,
     ) -> None:
@@ -135,36 +136,3 @@ class Portrait:
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
-
-
-@callback
-def async_ensure_portrait(hass: HomeAssistant, coordinator: AvatarCoordinator) -> Portrait:
-    """Return the avatar's portrait, starting it (first fetch as an entry task) if needed.
-
-    One per avatar in the entry's runtime data; an avatar whose digital human changed gets
-    a new one.
-    """
-    entry = coordinator.config_entry
-    runtime = entry.runtime_data
-    digital_human_id = coordinator.config.digital_human_id
-    portrait = runtime.portraits.get(coordinator.subentry_id)
-    if portrait is not None and not portrait.closed:
-        if portrait.digital_human_id == digital_human_id:
-            return portrait
-        portrait.async_shutdown()
-    portrait = Portrait(hass, entry, runtime.client, digital_human_id)
-    runtime.portraits[coordinator.subentry_id] = portrait
-    entry.async_on_unload(portrait.async_shutdown)
-    entry.async_create_task(hass, portrait.async_refresh(), f"{DOMAIN} portrait {digital_human_id}")
-    return portrait
-
-
-@callback
-def async_release_portrait(coordinator: AvatarCoordinator) -> None:
-    """Stop the portrait of an avatar that is gone (removed, or replaced by a changed one)."""
-    runtime = coordinator.config_entry.runtime_data
-    if runtime.avatars.get(coordinator.subentry_id) is coordinator:
-        return
-    portrait = runtime.portraits.pop(coordinator.subentry_id, None)
-    if portrait is not None:
-        portrait.async_shutdown()
