@@ -1,4 +1,4 @@
-"""What the admin API and the stage page use of a running emulator.
+"""What the admin API, the stage page and the preview feed use of a running emulator.
 
 `ZegoEmulator` (server.py) has this shape; admin.py and stage.py depend on it, not on the server,
 so that the server can mount their routes without an import circle.
@@ -56,6 +56,9 @@ class EmulatorSurface(Protocol):
     @property
     def max_ws_connections_per_task(self) -> int:
         """The most connections ever open at once for one task."""
+
+    def now(self) -> float:
+        """The emulator's clock in Unix seconds."""
 
     def expire_task(self, task_id: str) -> None:
         """End a task as if its TTL ran out now."""

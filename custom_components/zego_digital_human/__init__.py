@@ -32,6 +32,7 @@ from .coordinator import (
     attached_issue_id,
 )
 from .helpers import create_client, describe
+from .player import async_register_player_command, async_setup_player
 from .services import async_setup_services
 from .speech import SpeechManager
 from .store import TaskStore
@@ -61,6 +62,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, whatever entries exist."""
     async_setup_services(hass)
+    async_register_player_command(hass)
     return True
 
 
@@ -105,6 +107,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool
     await async_first_refresh_all(runtime)
     for subentry_id, coordinator in runtime.avatars.items():
         runtime.speech[subentry_id] = SpeechManager(hass, coordinator)
+    async_setup_player(hass, entry)
 
     try:
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
     from homeassistant.config_entries import ConfigSubentry
 
+    from .client import EmulatorPreview
+    from .portrait import Portrait
     from .speech import SpeechManager
 
 type InterruptHandler = Callable[[], Awaitable[None] | None]
@@ -86,6 +88,9 @@ class ZegoRuntimeData:
     avatars: dict[str, AvatarCoordinator] = field(default_factory=dict)
     speech: dict[str, SpeechManager] = field(default_factory=dict)
     avatars_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The card's backend (player.py): portraits by subentry id, and the emulator probe.
+    portraits: dict[str, Portrait] = field(default_factory=dict)
+    preview: asyncio.Task[EmulatorPreview | None] | None = None
 
 
 type ZegoConfigEntry = ConfigEntry[ZegoRuntimeData]

@@ -26,6 +26,7 @@ from homeassistant.components.media_player.const import (
 
 from .const import OverlapPolicy
 from .entity import ZegoAvatarEntity, async_add_avatar_entities
+from .player import async_ensure_portrait, async_release_portrait
 from .speech import WaitFor
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .coordinator import AvatarCoordinator, ZegoConfigEntry
+    from .portrait import Portrait
     from .speech import SpeechManager
 
 # Requests are serialised per avatar by its speech queue, not by HA.
@@ -91,6 +93,8 @@ class ZegoAvatarMediaPlayer(ZegoAvatarEntity, MediaPlayerEntity):
     """An avatar that says whatever media it is given."""
 
     _attr_media_content_type = MediaType.MUSIC
+    # The digital human's portrait (player.py keeps its signed URL fresh).
+    portrait: Portrait | None = None
 
     def __init__(self, coordinator: AvatarCoordinator, speech: SpeechManager) -> None:
         """Bind the player to its avatar and the avatar's speech manager."""
@@ -99,6 +103,22 @@ class ZegoAvatarMediaPlayer(ZegoAvatarEntity, MediaPlayerEntity):
         self._attr_supported_features = _BASE_FEATURES
         if coordinator.config.managed:
             self._attr_supported_features |= _MANAGED_FEATURES
+
+    async def async_added_to_hass(self) -> None:
+        """Show a new portrait URL as soon as it is fetched (or dropped when it expires)."""
+        await super().async_added_to_hass()
+        self.portrait = async_ensure_portrait(self.hass, self.coordinator)
+        self.async_on_remove(self.portrait.async_add_listener(self.async_write_ha_state))
+
+    async def async_will_remove_from_hass(self) -> None:
+        """An avatar removed (or rebuilt after a change) no longer refreshes its portrait."""
+        await super().async_will_remove_from_hass()
+        async_release_portrait(self.coordinator)
+
+    @property
+    def entity_picture(self) -> str | None:
+        """Return the digital human's portrait, whatever the player's state."""
+        return self.portrait.url if self.portrait is not None else None
 
     @property
     def state(self) -> MediaPlayerState:
