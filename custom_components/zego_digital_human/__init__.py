@@ -28,6 +28,7 @@ from .const import (
     SUBENTRY_TYPE_AVATAR,
 )
 from .data import ZegoConfigEntry, ZegoRuntimeData
+from .frontend import async_setup_frontend
 from .helpers import create_client, describe
 from .services import async_setup_services
 from .speech import SpeechManager
@@ -54,6 +55,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, whatever entries exist."""
     async_setup_services(hass)
+    await async_setup_frontend(hass)
     return True
 
 
