@@ -24,6 +24,7 @@ const STYLE = `
   ha-card { overflow: hidden; height: 100%; display: flex; flex-direction: column; }
   .media {
     position: relative; flex: 1 1 auto; aspect-ratio: var(--zego-ratio, 9 / 16); cursor: pointer;
+    max-height: var(--zego-max-height, 80vh);
     background: var(--secondary-background-color, #e5e5e5); user-select: none; -webkit-user-select: none;
   }
   .layer { position: absolute; inset: 0; width: 100%; height: 100%; }

@@ -62,7 +62,8 @@ class ZegoAvatarCard extends HTMLElement {
   }
 }
 
-if (!customElements.get("zego-avatar-card")) {
+function register() {
+  if (customElements.get("zego-avatar-card")) return;
   customElements.define("zego-avatar-card", ZegoAvatarCard);
   window.customCards = window.customCards || [];
   window.customCards.push({
@@ -73,3 +74,9 @@ if (!customElements.get("zego-avatar-card")) {
     documentationURL: "https://github.com/zego-digital-human-ha/zego-digital-human-ha#kiosk",
   });
 }
+
+// Loaded from the page's head, this can run before HA's app swaps in its scoped custom-element
+// registry, which does not see elements defined earlier ("Custom element doesn't exist"). So wait
+// for the app's root element; elsewhere (a Cast receiver, or loaded later as a resource) at once.
+if (document.querySelector("home-assistant")) customElements.whenDefined("home-assistant").then(register);
+else register();
