@@ -30,6 +30,7 @@ from .const import (
 from .data import ZegoConfigEntry, ZegoRuntimeData
 from .frontend import async_setup_frontend
 from .helpers import create_client, describe
+from .player import async_register_player_command, async_setup_player
 from .services import async_setup_services
 from .speech import SpeechManager
 from .store import TaskStore
@@ -55,6 +56,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, whatever entries exist."""
     async_setup_services(hass)
+    async_register_player_command(hass)
     await async_setup_frontend(hass)
     return True
 
@@ -103,6 +105,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool
         await coordinator.async_config_entry_first_refresh()
     for subentry_id, coordinator in runtime.avatars.items():
         runtime.speech[subentry_id] = SpeechManager(hass, coordinator)
+    async_setup_player(hass, entry)
 
     try:
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

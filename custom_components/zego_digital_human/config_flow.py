@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.core import HomeAssistant, callback
@@ -39,6 +40,7 @@ import voluptuous as vol
 from .client import (
     DEFAULT_ENDPOINT,
     StreamTaskStatus,
+    TokenVariant,
     ZegoAuthenticationError,
     ZegoClient,
     ZegoClockSkewError,
@@ -62,11 +64,13 @@ from .const import (
     CONF_NAME,
     CONF_OVERLAP_POLICY,
     CONF_ROOM_ID,
+    CONF_RTC_SERVER,
     CONF_SAMPLE_RATE,
     CONF_SERVER_SECRET,
     CONF_STREAM_ID,
     CONF_STREAM_MODE,
     CONF_TASK_ID,
+    CONF_TOKEN_VARIANT,
     CONF_TTL,
     CONF_TTS_ENGINE,
     CONF_VOICE_OPTIONS,
@@ -235,6 +239,12 @@ class ZegoConfigFlow(ConfigFlow, domain=DOMAIN):
         """Avatars are subentries of the project."""
         return {SUBENTRY_TYPE_AVATAR: AvatarSubentryFlow}
 
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> PlayerOptionsFlow:
+        """The account's advanced player settings."""
+        return PlayerOptionsFlow()
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the AppId, ServerSecret and endpoint; check them with ZEGO."""
         errors: dict[str, str] = {}
@@ -353,6 +363,65 @@ class ZegoConfigFlow(ConfigFlow, domain=DOMAIN):
         if not changed or entry.state is not ConfigEntryState.LOADED:
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return self.async_abort(reason=reason)
+
+
+# --- player options ------------------------------------------------------------------------
+
+
+def parse_rtc_server(value: Any) -> str | None:
+    """Return a ws(s) URL, "" for none, or None when it is not one."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    return text if parts.scheme in ("ws", "wss") and parts.hostname else None
+
+
+PLAYER_OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_TOKEN_VARIANT, default=TokenVariant.GCM.value): SelectSelector(
+            SelectSelectorConfig(
+                options=[variant.value for variant in TokenVariant],
+                translation_key=CONF_TOKEN_VARIANT,
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Optional(CONF_RTC_SERVER): _URL_SELECTOR,
+    }
+)
+
+
+class PlayerOptionsFlow(OptionsFlow):
+    """How player tokens are made and where players connect (the dashboard card).
+
+    Saving reloads the entry through its update listener.
+    """
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Token encryption and an optional RTC server override."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            server = parse_rtc_server(user_input.get(CONF_RTC_SERVER))
+            if server is None:
+                errors[CONF_RTC_SERVER] = "invalid_rtc_server"
+            else:
+                options: dict[str, Any] = {
+                    CONF_TOKEN_VARIANT: TokenVariant(user_input[CONF_TOKEN_VARIANT]).value
+                }
+                if server:
+                    options[CONF_RTC_SERVER] = server
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                PLAYER_OPTIONS_SCHEMA, user_input or self.config_entry.options
+            ),
+            errors=errors,
+            description_placeholders={"app_id": str(self.config_entry.data[CONF_APP_ID])},
+        )
 
 
 # --- avatars -------------------------------------------------------------------------------

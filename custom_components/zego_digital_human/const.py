@@ -14,6 +14,9 @@ LOGGER = logging.getLogger(__package__)
 CONF_APP_ID: Final = "app_id"
 CONF_SERVER_SECRET: Final = "server_secret"  # noqa: S105 - a config key, not a secret
 CONF_ENDPOINT: Final = "endpoint"
+# Account options (advanced): how player tokens are encrypted, and the player's RTC server.
+CONF_TOKEN_VARIANT: Final = "token_variant"  # noqa: S105 - a config key
+CONF_RTC_SERVER: Final = "rtc_server"
 
 # Config subentry (one avatar).
 SUBENTRY_TYPE_AVATAR: Final = "avatar"

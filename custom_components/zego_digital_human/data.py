@@ -30,9 +30,12 @@ from .const import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Mapping
 
     from .avatar import AvatarCoordinator
+    from .client import EmulatorPreview
+    from .portrait import Portrait
     from .speech import SpeechManager
     from .store import TaskStore
 
@@ -46,6 +49,9 @@ class ZegoRuntimeData:
     store: TaskStore
     avatars: dict[str, AvatarCoordinator] = field(default_factory=dict)
     speech: dict[str, SpeechManager] = field(default_factory=dict)
+    # The card's backend (player.py): portraits by subentry id, and the emulator probe.
+    portraits: dict[str, Portrait] = field(default_factory=dict)
+    preview: asyncio.Task[EmulatorPreview | None] | None = None
 
 
 type ZegoConfigEntry = ConfigEntry[ZegoRuntimeData]

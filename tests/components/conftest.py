@@ -9,7 +9,12 @@ import re
 from typing import TYPE_CHECKING, Any
 from unittest.mock import PropertyMock, patch
 
-from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigSubentryFlow
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigSubentryFlow,
+    OptionsFlow,
+)
 from homeassistant.data_entry_flow import FlowManager, FlowResultType
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
@@ -138,6 +143,8 @@ def _check_flow_result(flow: Any, result: Any) -> None:
         section = TRANSLATIONS["config_subentries"][SUBENTRY_TYPE_AVATAR]
     elif isinstance(flow, ConfigFlow) and flow.handler == DOMAIN:
         section = TRANSLATIONS["config"]
+    elif isinstance(flow, OptionsFlow):
+        section = TRANSLATIONS["options"]
     else:
         return
     if result["type"] is FlowResultType.ABORT:

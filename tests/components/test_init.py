@@ -32,8 +32,11 @@ async def test_load_unload(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    # Credential check only: an avatar without a task costs no status request.
-    assert [r.action for r in emulator.requests] == ["QueryDigitalHumanStreamTasks"]
+    # Credential check, then the portrait and the emulator probe (player.py): an avatar
+    # without a task costs no status request.
+    actions = [r.action for r in emulator.requests]
+    assert actions[0] == "QueryDigitalHumanStreamTasks"
+    assert sorted(actions[1:]) == ["DescribeEmulator", "GetDigitalHumanInfo"]
     # Polls, flows and speech share the AppId's rate limiter (ZEGO: 10 requests/s/action).
     client = mock_config_entry.runtime_data.client
     assert client.rate_limiter is shared_rate_limiter(emulator.config.app_id)

@@ -1,6 +1,7 @@
 """HA-free async client of the ZEGO Digital Human server API (REST + WebSocket drive).
 
-Only aiohttp and the standard library are used here; nothing imports homeassistant.
+Only aiohttp, `cryptography` (Token04) and the standard library are used here; nothing
+imports homeassistant.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .const import (
     ZegoAction,
 )
 from .drive import DriveReport, PacingConfig, PcmReframer, WsDriveSession
+from .emulator import EmulatorPreview
 from .errors import (
     ZegoAuthenticationError,
     ZegoClockSkewError,
@@ -52,15 +54,18 @@ from .models import (
 from .ratelimit import RateLimiter, shared_rate_limiter
 from .rest import RetryPolicy, ZegoClient
 from .signing import compute_signature, signed_params
+from .token04 import DEFAULT_TOKEN_TTL, TokenVariant, generate_token04, view_only_payload
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "DEFAULT_TOKEN_TTL",
     "SUPPORTED_SAMPLE_RATES",
     "DigitalHuman",
     "DigitalHumanAction",
     "DigitalHumanPage",
     "DriveReport",
     "DriveStatus",
+    "EmulatorPreview",
     "FetchMode",
     "PacingConfig",
     "PcmReframer",
@@ -71,6 +76,7 @@ __all__ = [
     "StreamTaskStatus",
     "Timbre",
     "TimbrePage",
+    "TokenVariant",
     "WsDriveSession",
     "WsDriveTicket",
     "ZegoAction",
@@ -99,6 +105,8 @@ __all__ = [
     "ZegoTimeoutError",
     "compute_signature",
     "error_from_code",
+    "generate_token04",
     "shared_rate_limiter",
     "signed_params",
+    "view_only_payload",
 ]

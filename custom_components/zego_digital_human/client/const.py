@@ -35,6 +35,9 @@ class ZegoAction(StrEnum):
     GET_DIGITAL_HUMAN_LIST = "GetDigitalHumanList"
     GET_DIGITAL_HUMAN_INFO = "GetDigitalHumanInfo"
     GET_TIMBRE_LIST = "GetTimbreList"
+    # Not ZEGO's: only the local emulator answers it (ZEGO says "unknown action"), which is
+    # how an account learns that its endpoint is the emulator.
+    DESCRIBE_EMULATOR = "DescribeEmulator"
 
 
 class StreamTaskStatus(IntEnum):

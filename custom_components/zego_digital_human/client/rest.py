@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from .const import DEFAULT_ENDPOINT, MAX_PAGE_LIMIT, ZegoAction
+from .emulator import EmulatorPreview
 from .errors import (
     ZegoClockSkewError,
     ZegoConnectionError,
@@ -393,6 +394,19 @@ class ZegoClient:
     async def verify_credentials(self) -> None:
         """Make one cheap read-only signed call; raise if the credentials do not work."""
         await self._request(ZegoAction.QUERY_STREAM_TASKS, {})
+
+    async def probe_emulator(self) -> EmulatorPreview | None:
+        """Ask the endpoint whether it is the local emulator; None for ZEGO or any doubt.
+
+        One attempt, never raised: ZEGO answers "unknown action", and an endpoint that
+        cannot answer now is treated as ZEGO (no preview is offered).
+        """
+        try:
+            data = await self._request_once(ZegoAction.DESCRIBE_EMULATOR, {})
+        except ZegoError as err:
+            _LOGGER.debug("Not the emulator: %s", type(err).__name__)
+            return None
+        return EmulatorPreview.from_api(data)
 
 
 def _require_str(data: Mapping[str, Any], key: str) -> str:

@@ -1,0 +1,283 @@
+"""The card's backend: `zego_digital_human/player_credentials` through HA's WebSocket API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+
+from custom_components.zego_digital_human.const import CONF_RTC_SERVER, CONF_TOKEN_VARIANT
+from tests.client.token04_decode import decode_token04
+from zego_emulator import Fault
+
+from .conftest import MANAGED_SUBENTRY_ID
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+    from pytest_homeassistant_custom_component.typing import (
+        ClientSessionGenerator,
+        WebSocketGenerator,
+    )
+
+    from zego_emulator import ZegoEmulator
+
+COMMAND = "zego_digital_human/player_credentials"
+PLAYER = "media_player.lobby"
+STATE = "sensor.lobby_avatar_state"
+# ZEGO's answer to an action it does not know (zego-api.md §4.1).
+UNKNOWN_ACTION = 100000007
+
+
+@pytest.fixture
+def like_zego(emulator: ZegoEmulator) -> None:
+    """The endpoint answers everything as the emulator does, except the emulator probe,
+    which it refuses exactly as ZEGO refuses an unknown action."""
+    emulator.faults.add(
+        Fault.zego(UNKNOWN_ACTION, "Action not found", action="DescribeEmulator", count=None)
+    )
+
+
+class Caller:
+    """One HA user's WebSocket connection."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def ask(self, entity_id: str, user_id: str | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": COMMAND, "entity_id": entity_id}
+        if user_id is not None:
+            message["user_id"] = user_id
+        await self._client.send_json_auto_id(message)
+        response: dict[str, Any] = await self._client.receive_json()
+        return response
+
+
+@pytest.fixture
+async def admin(hass: HomeAssistant, hass_ws_client: WebSocketGenerator) -> Caller:
+    return Caller(await hass_ws_client(hass))
+
+
+@pytest.fixture
+async def reader(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, hass_read_only_access_token: str
+) -> Caller:
+    """A non-admin user (read-only group), as on a kiosk."""
+    return Caller(await hass_ws_client(hass, hass_read_only_access_token))
+
+
+def _ok(response: dict[str, Any]) -> dict[str, Any]:
+    assert response["success"], response
+    result: dict[str, Any] = response["result"]
+    return result
+
+
+def _error(response: dict[str, Any]) -> dict[str, Any]:
+    assert not response["success"], response
+    error: dict[str, Any] = response["error"]
+    return error
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_admin_gets_a_view_only_token_for_the_avatars_room(
+    hass: HomeAssistant,
+    emulator: ZegoEmulator,
+    init_integration: MockConfigEntry,
+    admin: Caller,
+    hass_admin_user: MockUser,
+) -> None:
+    before = int(time.time())
+    result = _ok(await admin.ask(PLAYER))
+    after = int(time.time())
+
+    assert result["kind"] == "rtc"
+    assert result["preview"] is None
+    app_id = emulator.config.app_id
+    assert result["app_id"] == app_id
+    assert result["server"] == f"wss://webliveroom{app_id}-api.zegocloud.com/ws"
+    assert (result["room_id"], result["stream_id"]) == ("lobby_room", "lobby_stream")
+    assert result["streaming"] is False
+    assert result["entities"] == {"media_player": PLAYER, "state": STATE}
+    user_id = result["user_id"]
+    assert re.fullmatch(rf"ha_{hass_admin_user.id[:16]}_[0-9a-f]{{8}}", user_id)
+    assert len(user_id.encode()) <= 64
+
+    variant, clear_expire, info = decode_token04(result["token"], emulator.config.server_secret)
+    assert variant == "gcm"
+    assert info["app_id"] == app_id
+    assert info["user_id"] == user_id
+    assert before <= info["ctime"] <= after
+    assert info["expire"] - info["ctime"] == 3600
+    assert result["expires_at"] == info["expire"] == clear_expire
+    payload = json.loads(info["payload"])
+    assert payload["room_id"] == "lobby_room"
+    assert payload["privilege"] == {"1": 1, "2": 0}  # login allowed, publish denied
+
+
+@pytest.mark.usefixtures("like_zego", "init_integration")
+async def test_any_entity_of_the_avatar_names_it(admin: Caller) -> None:
+    for entity_id in ("sensor.lobby_stream_status", "button.lobby_start_stream", STATE):
+        result = _ok(await admin.ask(entity_id))
+        assert result["room_id"] == "lobby_room"
+        assert result["entities"] == {"media_player": PLAYER, "state": STATE}
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_streaming_follows_the_stream_task(
+    hass: HomeAssistant, init_integration: MockConfigEntry, admin: Caller
+) -> None:
+    await init_integration.runtime_data.avatars[MANAGED_SUBENTRY_ID].ensure_streaming()
+    assert _ok(await admin.ask(PLAYER))["streaming"] is True
+
+
+@pytest.mark.usefixtures("like_zego", "init_integration")
+async def test_a_non_admin_reader_gets_credentials(
+    emulator: ZegoEmulator, reader: Caller, hass_read_only_user: MockUser
+) -> None:
+    """Kiosk users are not admins: reading the entity is enough."""
+    result = _ok(await reader.ask(PLAYER))
+    assert result["user_id"].startswith(f"ha_{hass_read_only_user.id[:16]}_")
+    _, _, info = decode_token04(result["token"], emulator.config.server_secret)
+    assert info["user_id"] == result["user_id"]
+
+
+@pytest.mark.usefixtures("like_zego", "init_integration")
+async def test_a_user_who_may_not_read_the_entity_is_refused(
+    reader: Caller, hass_read_only_user: MockUser
+) -> None:
+    hass_read_only_user.mock_policy({"entities": {"entity_ids": {STATE: True}}})
+    error = _error(await reader.ask(PLAYER))
+    assert error["code"] == "unauthorized"
+    assert PLAYER in error["message"]
+    assert "token" not in error["message"].lower()
+    # The same user may play through the entity they can read.
+    assert _ok(await reader.ask(STATE))["room_id"] == "lobby_room"
+
+
+@pytest.mark.usefixtures("like_zego", "init_integration")
+async def test_unknown_and_foreign_entities_are_not_found(
+    hass: HomeAssistant, admin: Caller
+) -> None:
+    er.async_get(hass).async_get_or_create("sensor", "other_integration", "x1")
+    foreign = er.async_get(hass).async_get_entity_id("sensor", "other_integration", "x1")
+    hass.states.async_set("light.kitchen", "on")
+    for entity_id in ("media_player.nobody", foreign, "light.kitchen"):
+        error = _error(await admin.ask(str(entity_id)))
+        assert error["code"] == "not_found", entity_id
+        assert str(entity_id) in error["message"]
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_an_unloaded_account_is_not_ready(
+    hass: HomeAssistant, init_integration: MockConfigEntry, admin: Caller
+) -> None:
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    error = _error(await admin.ask(PLAYER))
+    assert error["code"] == "not_ready"
+    # The English text of the translated message (HA drops the final period).
+    assert error["message"] == (
+        f"The ZEGO account of {PLAYER} is not loaded yet. Try again in a moment"
+    )
+    assert error["translation_key"] == "player_not_ready"
+
+
+@pytest.mark.usefixtures("like_zego", "init_integration")
+async def test_renewal_keeps_the_identity_of_its_own_user_only(
+    emulator: ZegoEmulator, admin: Caller, reader: Caller
+) -> None:
+    first = _ok(await admin.ask(PLAYER))
+    renewed = _ok(await admin.ask(PLAYER, first["user_id"]))
+    assert renewed["user_id"] == first["user_id"]
+    assert renewed["token"] != first["token"]
+    _, _, info = decode_token04(renewed["token"], emulator.config.server_secret)
+    assert info["user_id"] == first["user_id"]
+
+    # Another user cannot mint a token for the admin's player identity...
+    error = _error(await reader.ask(PLAYER, first["user_id"]))
+    assert error["code"] == "unauthorized"
+    assert "token" not in json.dumps(error).lower().replace("translation", "")
+    # ...nor for a made-up one, even under their own prefix.
+    own = _ok(await reader.ask(PLAYER))["user_id"]
+    for forged in (own + "0", own[:-8] + "ZZZZZZZZ", own[:-9], "ha_x"):
+        assert _error(await reader.ask(PLAYER, forged))["code"] == "unauthorized", forged
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_options_choose_cbc_and_a_server(
+    hass: HomeAssistant, emulator: ZegoEmulator, init_integration: MockConfigEntry, admin: Caller
+) -> None:
+    flow = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert flow["type"] is FlowResultType.FORM
+    bad = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {CONF_TOKEN_VARIANT: "cbc", CONF_RTC_SERVER: "https://not-a-ws"}
+    )
+    assert bad["errors"] == {CONF_RTC_SERVER: "invalid_rtc_server"}
+    done = await hass.config_entries.options.async_configure(
+        flow["flow_id"],
+        {CONF_TOKEN_VARIANT: "cbc", CONF_RTC_SERVER: "wss://accesshub-wss.zego.im/accesshub"},
+    )
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+
+    result = _ok(await admin.ask(PLAYER))
+    assert result["server"] == "wss://accesshub-wss.zego.im/accesshub"
+    variant, _, info = decode_token04(result["token"], emulator.config.server_secret)
+    assert variant == "cbc"
+    assert info["user_id"] == result["user_id"]
+
+    # Back to the defaults: GCM, ZEGO's server for the AppId.
+    flow = await hass.config_entries.options.async_init(init_integration.entry_id)
+    await hass.config_entries.options.async_configure(
+        flow["flow_id"], {CONF_TOKEN_VARIANT: "gcm", CONF_RTC_SERVER: ""}
+    )
+    await hass.async_block_till_done()
+    assert init_integration.options == {CONF_TOKEN_VARIANT: "gcm"}
+    result = _ok(await admin.ask(PLAYER))
+    assert decode_token04(result["token"], emulator.config.server_secret)[0] == "gcm"
+    assert result["server"].startswith("wss://webliveroom")
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_tokens_reach_no_log_and_no_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Diagnostics registers an HTTP view: before the WebSocket client freezes the router.
+    assert await async_setup_component(hass, "diagnostics", {})
+    admin = Caller(await hass_ws_client(hass))
+    caplog.set_level(logging.DEBUG)
+    tokens = [_ok(await admin.ask(PLAYER))["token"] for _ in range(2)]
+    user_id = _ok(await admin.ask(PLAYER))["user_id"]
+    tokens.append(_ok(await admin.ask(PLAYER, user_id))["token"])
+    diagnostics = json.dumps(
+        await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    )
+    # HA's own WebSocket layer logs every message it sends at DEBUG: that is the user's
+    # choice of logger, not ours. Everything else must be free of the token.
+    ours = [
+        record.getMessage()
+        for record in caplog.records
+        if not record.name.startswith("homeassistant.components.websocket_api")
+    ]
+    assert any("Player credentials" in line for line in ours)
+    for token in tokens:
+        body = token[2:]
+        assert all(body not in line for line in ours)
+        assert body not in diagnostics
