@@ -165,12 +165,18 @@ class RealHA:
         deadline = time.monotonic() + STARTUP_LIMIT
         while time.monotonic() < deadline:
             if self.ha.poll() is not None:
-                raise AssertionError(f"HA exited ({self.ha.returncode}); see {self.base}/ha.log")
+                raise AssertionError(f"HA exited ({self.ha.returncode}): {self.log_tail()}")
             with suppress(OSError, urllib.error.URLError):
                 if self.get("/api/states/media_player.lobby")["state"]:
                     return
             time.sleep(1)
-        raise AssertionError(f"HA did not come up within {STARTUP_LIMIT} s; see {self.base}/ha.log")
+        raise AssertionError(f"HA did not come up within {STARTUP_LIMIT} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The end of HA's log, for failure messages (the folder is gone after the test)."""
+        log = self.base / "ha.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop_ha(self) -> None:
         _stop(self.ha)

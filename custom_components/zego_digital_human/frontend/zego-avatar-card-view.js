@@ -328,6 +328,11 @@ class ZegoAvatarCardView extends HTMLElement {
       sound: $(".sound"),
     };
     this._els.media.addEventListener("click", (ev) => this._tap(ev));
+    // An expired or unreachable portrait shows the icon instead of a broken image.
+    this._els.poster.addEventListener("error", () => {
+      this._posterFailed = this._els.poster.getAttribute("src");
+      this._render();
+    });
     this._els.faceImg.addEventListener("load", () => {
       const img = this._els.faceImg;
       if (img.naturalWidth) this._els.face.style.setProperty("--zego-face-ratio", `${img.naturalWidth} / ${img.naturalHeight}`);
@@ -388,7 +393,7 @@ class ZegoAvatarCardView extends HTMLElement {
     if (preview && cred.preview.face_url && els.faceImg.getAttribute("src") !== cred.preview.face_url) {
       els.faceImg.src = cred.preview.face_url;
     }
-    const poster = cred?.poster;
+    const poster = cred?.poster && cred.poster !== this._posterFailed ? cred.poster : null;
     if (poster && els.poster.getAttribute("src") !== poster) els.poster.src = poster;
     els.poster.hidden = live || !poster;
     els.placeholder.hidden = live || Boolean(poster);

@@ -1,0 +1,295 @@
+"""The dashboard card in a real browser, on a real HA process with its real frontend.
+
+HA runs as its own process (``hass -c <tmp config>``) with the integration copied into the config,
+the emulator beside it, and a storage dashboard holding the card. The ZEGO SDK file in that copy is
+replaced by a stand-in module (tests/e2e/card/zego-sdk-standin.js) that records the card's calls
+and lets the test fire the SDK's events; the product code is untouched. What the card logs in with
+is checked against the ServerSecret: only HA can have minted it, for exactly that user id.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import shutil
+import sys
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import REQUIRED_PYTHON_VER
+import pytest
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.client.token04_decode import decode_token04
+from zego_emulator.config import DEMO_APP_ID, DEMO_SERVER_SECRET
+
+from .conftest import ARTIFACTS, _start_chrome
+from .real_ha import RealHA
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from selenium import webdriver
+
+STAND_IN = Path(__file__).parent / "card" / "zego-sdk-standin.js"
+PLAYER = "media_player.lobby"
+ROOM = "demo_room"
+STREAM = "demo_stream"
+
+DASHBOARD = {
+    "title": "Card test",
+    "views": [
+        {
+            "title": "Avatar",
+            "path": "avatar",
+            "cards": [{"type": "custom:zego-avatar-card", "entity": PLAYER}],
+        },
+        {
+            "title": "Elsewhere",
+            "path": "elsewhere",
+            "cards": [{"type": "markdown", "content": "-"}],
+        },
+    ],
+}
+
+# The page is many shadow roots deep: find an element anywhere below document.
+DEEP = """
+const deep = (root, selector) => {
+  const hit = root.querySelector(selector);
+  if (hit) return hit;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { const found = deep(el.shadowRoot, selector); if (found) return found; }
+  }
+  return null;
+};
+const view = deep(document, 'zego-avatar-card-view');
+const part = (sel) => view && view.shadowRoot.querySelector(sel);
+"""
+
+
+class Page:
+    """The dashboard in headless Chromium, logged in as the demo user."""
+
+    def __init__(self, driver: webdriver.Chrome, ha: RealHA) -> None:
+        self.driver = driver
+        self.ha = ha
+
+    def login(self, path: str) -> None:
+        # Any page of HA's origin, to reach its localStorage; then the tokens HA's login flow gave.
+        self.driver.get(f"{self.ha.url}/auth/authorize")
+        tokens = json.dumps(self.ha.browser_tokens())
+        self.driver.execute_script("localStorage.setItem('hassTokens', arguments[0])", tokens)
+        self.driver.get(f"{self.ha.url}{path}")
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def wait(self, what: str, script: str, limit: float = 30.0) -> Any:
+        try:
+            return WebDriverWait(self.driver, limit, poll_frequency=0.05).until(
+                lambda d: d.execute_script(script)
+            )
+        except TimeoutException:
+            raise AssertionError(
+                f"the card never showed {what} within {limit} s; card: {self.card()}; "
+                f"calls: {self.names()}"
+            ) from None
+
+    def calls(self) -> list[dict[str, Any]]:
+        return list(self.js("return (window.__zegoStandIn || {calls: []}).calls") or [])
+
+    def names(self) -> list[str]:
+        return [call["name"] for call in self.calls()]
+
+    def wait_call(self, name: str, after: int = 0, limit: float = 30.0) -> dict[str, Any]:
+        """The first call named `name` at index >= after (waiting for it)."""
+        script = (
+            "const c = (window.__zegoStandIn || {calls: []}).calls;"
+            f"return c.findIndex((x, i) => i >= {after} && x.name === {json.dumps(name)}) + 1;"
+        )
+        index = int(self.wait(f"the SDK call {name}", script, limit)) - 1
+        return {**self.calls()[index], "index": index}
+
+    def fire(self, event: str, *args: Any) -> None:
+        self.js("window.__zegoStandIn.fire(...arguments)", event, *args)
+
+    def card(self) -> dict[str, Any]:
+        return dict(
+            self.js(
+                DEEP
+                + """
+                if (!view) return {};
+                const visible = (sel) => { const el = part(sel); return !!el && !el.hidden; };
+                return {
+                  status: view.dataset.status, state: part('.chip').dataset.state,
+                  label: part('.state').textContent,
+                  note: visible('.note') ? part('.note').textContent : null,
+                  overlay: visible('.overlay') ? part('.overlay span').textContent : null,
+                  video: visible('.video'), name: part('.name').textContent,
+                };"""
+            )
+            or {}
+        )
+
+    def wait_card(self, what: str, condition: str, limit: float = 30.0) -> dict[str, Any]:
+        guard = "if (!view) return false; const s = view.dataset.status;"
+        script = f"{DEEP}{guard} return {condition};"
+        self.wait(what, script, limit)
+        return self.card()
+
+    def click_overlay(self) -> None:
+        self.js(DEEP + "part('.overlay').click();")
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.driver.save_screenshot(str(ARTIFACTS / name))
+        print(f"card screenshot: {ARTIFACTS / name}")  # the test's deliverable
+
+
+@pytest.fixture
+def real_ha(socket_enabled: None) -> Iterator[RealHA]:
+    if sys.version_info[:3] < REQUIRED_PYTHON_VER:
+        # The HA 2026 venv here runs (for pytest) on a Python that its `hass` refuses to start on.
+        pytest.skip(f"this HA's own process needs Python {REQUIRED_PYTHON_VER}")
+    base = Path(tempfile.mkdtemp(prefix="card-e2e-"))
+    ha = RealHA(base, sdk_module=STAND_IN)
+    try:
+        ha.prepare(DASHBOARD)
+        ha.start_emulator()
+        ha.start_ha()
+        yield ha
+    finally:
+        ha.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def page(real_ha: RealHA) -> Iterator[Page]:
+    profile = tempfile.mkdtemp(prefix="card-e2e-chromium-")
+    driver = _start_chrome(profile)
+    try:
+        yield Page(driver, real_ha)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _minted(token: str, user_id: str) -> dict[str, Any]:
+    """The token's clear content; it decrypts with the ServerSecret only if HA minted it."""
+    _, _, info = decode_token04(token, DEMO_SERVER_SECRET)
+    assert info["app_id"] == DEMO_APP_ID
+    assert info["user_id"] == user_id
+    payload = json.loads(info["payload"])
+    assert payload["room_id"] == ROOM
+    assert payload["privilege"] == {"1": 1, "2": 0}
+    assert info["expire"] > time.time() + 3000
+    return dict(info)
+
+
+def _in_order(names: list[str], expected: list[str]) -> bool:
+    position = 0
+    for name in names:
+        if position < len(expected) and name == expected[position]:
+            position += 1
+    return position == len(expected)
+
+
+def test_card_logs_in_plays_renews_and_logs_out(real_ha: RealHA, page: Page) -> None:
+    """Login with HA's token, play on ADD, renew, log out when hidden and when removed."""
+    page.login("/lovelace/avatar")
+
+    # Logged in with a token HA minted for exactly the user id it logs in as; nothing plays yet.
+    login = page.wait_call("loginRoom")
+    room, token, user = login["args"]
+    assert room == ROOM
+    first = _minted(token, user["userID"])
+    assert page.calls()[0]["args"] == [DEMO_APP_ID, page.calls()[0]["args"][1]]
+    setup = [c for c in page.calls()[: login["index"]] if c["name"] != "new"]
+    assert {"name": "setDebugVerbose", "args": [False]} in [
+        {"name": c["name"], "args": c["args"]} for c in setup
+    ]
+    log_config = next(c for c in setup if c["name"] == "setLogConfig")
+    assert log_config["args"][0]["remoteLogLevel"] == "disable"  # no log upload to ZEGO
+    card = page.wait_card("not streaming", "s === 'connected'")
+    assert card["state"] == "offline"
+    assert card["video"] is False
+    assert "startPlayingStream" not in page.names()
+    page.screenshot("card_offline.png")
+
+    # The avatar's stream starts later (through HA): the SDK announces it and the card plays it.
+    real_ha.call("zego_digital_human", "start_stream", entity_id=PLAYER)
+    page.wait_card("the avatar ready", "part('.chip').dataset.state === 'ready'", limit=60)
+    page.fire("roomStreamUpdate", ROOM, "ADD", [{"streamID": STREAM}], "")
+    play = page.wait_call("view.play")
+    assert play["args"][0]["enableAutoplayDialog"] is False
+    assert play["args"][0]["muted"] is False  # sound: auto, and this browser allows sound
+    card = page.wait_card("the video", "part('.video') && !part('.video').hidden")
+    assert card["overlay"] is None
+    page.screenshot("card_live.png")
+
+    # Where the browser blocks sound, the card plays muted and asks for a tap.
+    page.fire("roomStreamUpdate", ROOM, "DELETE", [{"streamID": STREAM}], "")
+    page.wait_call("stopPlayingStream", after=play["index"])
+    page.js("window.__zegoStandIn.blockUnmuted = true")
+    mark = len(page.calls())
+    page.fire("roomStreamUpdate", ROOM, "ADD", [{"streamID": STREAM}], "")
+    muted = page.wait_call("view.setAudioMuted", after=mark)
+    assert muted["args"] == [True]
+    card = page.wait_card("tap for sound", "!part('.overlay').hidden")
+    assert card["overlay"] == "Tap for sound"
+    page.screenshot("card_tap_for_sound.png")
+    mark = len(page.calls())
+    page.click_overlay()
+    assert page.wait_call("view.setAudioMuted", after=mark)["args"] == [False]
+    page.wait_card("sound on", "part('.overlay').hidden")
+
+    # Token renewal: same ZEGO user, a new token from HA, passed to the SDK for the room.
+    mark = len(page.calls())
+    page.fire("tokenWillExpire", ROOM)
+    renew = page.wait_call("renewToken", after=mark)
+    new_token, renew_room = renew["args"]
+    assert renew_room == ROOM
+    assert new_token != token
+    renewed = _minted(new_token, user["userID"])
+    assert renewed["ctime"] >= first["ctime"]
+
+    # Hidden (another tab in front): logged out after the short grace; back: logged in again.
+    mark = len(page.calls())
+    other = page.driver.execute_cdp_cmd("Target.createTarget", {"url": "about:blank"})
+    assert page.wait("the page hidden", "return document.visibilityState === 'hidden'", 10)
+    page.wait_call("logoutRoom", after=mark)
+    page.wait_call("destroyEngine", after=mark)
+    page.driver.execute_cdp_cmd("Target.closeTarget", {"targetId": other["targetId"]})
+    again = page.wait_call("loginRoom", after=mark)
+    _minted(again["args"][1], again["args"][2]["userID"])
+    page.wait_card("playing again", "s === 'connected'")
+
+    # HA restarts while the card plays: renewal waits for HA and succeeds once it is back.
+    real_ha.stop_ha()
+    mark = len(page.calls())
+    page.fire("tokenWillExpire", ROOM)
+    real_ha.start_ha()
+    renew = page.wait_call("renewToken", after=mark, limit=90)
+    _minted(renew["args"][0], again["args"][2]["userID"])
+    assert "logoutRoom" not in page.names()[mark:]
+    page.wait_card("the state again", "part('.chip').dataset.state === 'ready'", limit=60)
+    page.screenshot("card_after_restart.png")
+
+    # Removed from the page (another view): logged out after the grace.
+    mark = len(page.calls())
+    page.js(
+        "history.pushState(null, '', '/lovelace/elsewhere');"
+        "dispatchEvent(new Event('location-changed'));"
+    )
+    page.wait_call("logoutRoom", after=mark)
+    page.wait_call("destroyEngine", after=mark)
+
+    assert _in_order(
+        page.names(),
+        [
+            *("new", "loginRoom", "startPlayingStream", "view.play", "renewToken", "logoutRoom"),
+            *("destroyEngine", "new", "loginRoom", "renewToken", "logoutRoom", "destroyEngine"),
+        ],
+    ), page.names()
