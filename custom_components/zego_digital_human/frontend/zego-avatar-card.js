@@ -71,7 +71,7 @@ function register() {
     name: "ZEGO avatar",
     description: "The ZEGO digital human's live video and voice, with its state.",
     preview: false,
-    documentationURL: "https://github.com/zego-digital-human-ha/zego-digital-human-ha#kiosk",
+    documentationURL: "https://github.com/zego-digital-human-ha/zego-digital-human-ha#kiosk-the-avatar-card",
   });
 }
 
