@@ -31,6 +31,7 @@ from custom_components.zego_digital_human.const import DOMAIN
 from custom_components.zego_digital_human.speech.queue import QUEUE_GAP
 from zego_emulator import DriveRecord, DriveStatus, EmulatorConfig, TaskStatus, ZegoEmulator
 
+from .card import section_card
 from .env import ENGINE, RATE, bench_hass, player, tone_pcm, unique_message, wav_header
 from .report import Results, Row, median, percentile
 
@@ -940,4 +941,5 @@ SECTIONS: dict[str, Callable[[Results, Sizes], Awaitable[None]]] = {
     "concurrency": section_concurrency,
     "memory": section_memory,
     "cold": section_cold_start,
+    "card": section_card,
 }

@@ -14,6 +14,8 @@ const version = new URL(import.meta.url).search;
 /** The ZEGO Express Web SDK, imported only when a real RTC card starts (2 MB, 650 KB gzipped). */
 const loadSdk = () => import(new URL(`./zego-sdk.js${version}`, import.meta.url).href);
 
+const LOGIN_TIMEOUT_MS = 20000;
+
 // Room states after which the SDK will not come back by itself.
 const FATAL_ROOM_STATES = new Set(["LOGIN_FAILED", "RECONNECT_FAILED", "KICKOUT"]);
 
@@ -50,7 +52,11 @@ export class RtcPlayer {
     zg.on("playerStateUpdate", (result) => {
       if (result?.streamID === stream_id && result.state === "NO_PLAY" && this.view) this.unplay();
     });
-    const ok = await zg.loginRoom(room_id, token, { userID: user_id, userName: "Home Assistant" });
+    const ok = await Promise.race([
+      zg.loginRoom(room_id, token, { userID: user_id, userName: "Home Assistant" }),
+      // No answer (network down): give up this attempt; the card retries with backoff.
+      new Promise((_, reject) => setTimeout(() => reject(new Error("login timed out")), LOGIN_TIMEOUT_MS)),
+    ]);
     if (this.stopped) return;
     if (ok === false) throw new Error("login refused");
     // Stream already live: play it now; otherwise roomStreamUpdate ADD picks it up later.
