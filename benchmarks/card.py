@@ -189,7 +189,7 @@ def _measure(results: Results, runs: int) -> None:
                 "page without the card",
                 sum(plain.values()) / 1024,
                 "KiB",
-                note=", ".join(plain),
+                note=_names(plain),
             )
         )
         results.add(
