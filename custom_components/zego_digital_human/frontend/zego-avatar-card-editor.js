@@ -4,8 +4,10 @@ import { DEFAULTS, translator } from "./zego-avatar-card-strings.js";
 const DOMAIN = "zego_digital_human";
 
 function schema(t) {
+  // Required: each has a default, so no "clear" button that would leave it empty.
   const choice = (name, values) => ({
     name,
+    required: true,
     selector: {
       select: { mode: "dropdown", options: values.map((v) => ({ value: v, label: t(`${name.split("_")[0]}_${v}`) })) },
     },
