@@ -197,7 +197,7 @@ def _in_order(names: list[str], expected: list[str]) -> bool:
 
 
 def test_card_logs_in_plays_renews_and_logs_out(real_ha: RealHA, page: Page) -> None:
-    """Login with HA's token, play on ADD, renew, log out when hidden and when removed."""
+    """Login with HA's token, play on ADD, renew, recover, log out when hidden and when removed."""
     page.login("/lovelace/avatar")
 
     # Logged in with a token HA minted for exactly the user id it logs in as; nothing plays yet.
@@ -255,6 +255,14 @@ def test_card_logs_in_plays_renews_and_logs_out(real_ha: RealHA, page: Page) -> 
     renewed = _minted(new_token, user["userID"])
     assert renewed["ctime"] >= first["ctime"]
 
+    # The network drops for good (the SDK gives up reconnecting): out, then in again with backoff.
+    mark = len(page.calls())
+    page.fire("roomStateChanged", ROOM, "RECONNECT_FAILED", 1002053, "")
+    relogin = page.wait_call("loginRoom", after=mark)
+    assert _in_order(page.names()[mark:], ["logoutRoom", "destroyEngine", "new", "loginRoom"])
+    _minted(relogin["args"][1], relogin["args"][2]["userID"])
+    page.wait_card("playing after the network came back", "s === 'connected'")
+
     # Hidden (another tab in front): logged out after the short grace; back: logged in again.
     mark = len(page.calls())
     other = page.driver.execute_cdp_cmd("Target.createTarget", {"url": "about:blank"})
@@ -289,7 +297,9 @@ def test_card_logs_in_plays_renews_and_logs_out(real_ha: RealHA, page: Page) -> 
     assert _in_order(
         page.names(),
         [
-            *("new", "loginRoom", "startPlayingStream", "view.play", "renewToken", "logoutRoom"),
-            *("destroyEngine", "new", "loginRoom", "renewToken", "logoutRoom", "destroyEngine"),
+            *("new", "loginRoom", "startPlayingStream", "view.play", "renewToken"),
+            *("logoutRoom", "destroyEngine", "new", "loginRoom"),  # network loss
+            *("logoutRoom", "destroyEngine", "new", "loginRoom"),  # hidden, shown
+            *("renewToken", "logoutRoom", "destroyEngine"),  # HA restart, removal
         ],
     ), page.names()
