@@ -274,14 +274,30 @@ def test_card_logs_in_plays_renews_and_logs_out(real_ha: RealHA, page: Page) -> 
     _minted(again["args"][1], again["args"][2]["userID"])
     page.wait_card("playing again", "s === 'connected'")
 
-    # HA restarts while the card plays: renewal waits for HA and succeeds once it is back.
+    # HA restarts while the card plays. Either the session renews once HA answers again, or the
+    # frontend rebuilds the dashboard on reconnecting and the new card logs in afresh while the old
+    # one logs out after its grace. Either way: a token HA minted after the restart, one viewer.
     real_ha.stop_ha()
     mark = len(page.calls())
     page.fire("tokenWillExpire", ROOM)
+    restarted = time.time()
     real_ha.start_ha()
-    renew = page.wait_call("renewToken", after=mark, limit=90)
-    _minted(renew["args"][0], again["args"][2]["userID"])
-    assert "logoutRoom" not in page.names()[mark:]
+    page.wait(
+        "a renewal or a new login after the restart",
+        f"return window.__zegoStandIn.calls.slice({mark}).some(c =>"
+        " c.name === 'renewToken' || c.name === 'loginRoom')",
+        limit=90,
+    )
+    resumed = next(c for c in page.calls()[mark:] if c["name"] in ("renewToken", "loginRoom"))
+    if resumed["name"] == "renewToken":
+        _minted(resumed["args"][0], again["args"][2]["userID"])
+    else:
+        after = _minted(resumed["args"][1], resumed["args"][2]["userID"])
+        assert after["ctime"] >= int(restarted) - 1
+    page.wait(
+        "one viewer after the restart",
+        "return window.__zegoStandIn.engines.filter(e => !e.destroyed).length === 1",
+    )
     page.wait_card("the state again", "part('.chip').dataset.state === 'ready'", limit=60)
     page.screenshot("card_after_restart.png")
 
@@ -300,6 +316,6 @@ def test_card_logs_in_plays_renews_and_logs_out(real_ha: RealHA, page: Page) -> 
             *("new", "loginRoom", "startPlayingStream", "view.play", "renewToken"),
             *("logoutRoom", "destroyEngine", "new", "loginRoom"),  # network loss
             *("logoutRoom", "destroyEngine", "new", "loginRoom"),  # hidden, shown
-            *("renewToken", "logoutRoom", "destroyEngine"),  # HA restart, removal
+            *("logoutRoom", "destroyEngine"),  # removal
         ],
     ), page.names()
