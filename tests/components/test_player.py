@@ -327,6 +327,9 @@ async def test_an_emulator_account_gets_a_working_preview_feed(
         "face_url": emulator.endpoint + "/preview/face.svg",
     }
     assert credentials["preview"] == described
+    # Asked once per entry setup, not per request.
+    assert _ok(await admin.ask(PLAYER))["kind"] == "preview"
+    assert sum(1 for r in emulator.requests if r.action == "DescribeEmulator") == 1
 
     async with aiohttp.ClientSession() as session:
         # The integration's token opens the emulator's feed (its own, separate Token04 reader).
@@ -482,3 +485,20 @@ async def test_a_failed_refresh_keeps_the_portrait_until_it_expires(
     assert _picture(hass) is None
     # ...and the card's poster, which is the same URL (test_the_portrait_is_the_poster...).
     assert init_integration.runtime_data.portraits[MANAGED_SUBENTRY_ID].url is None
+
+
+async def test_a_slow_probe_holds_up_neither_the_setup_nor_fails_it(
+    hass: HomeAssistant, emulator: ZegoEmulator, mock_config_entry: MockConfigEntry
+) -> None:
+    emulator.faults.add(Fault.slow(1.0, action="DescribeEmulator"))
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    probe = mock_config_entry.runtime_data.preview
+    assert probe is not None
+    assert not probe.done()
+    await hass.async_block_till_done()
+    assert probe.done()
+    assert probe.result() is not None
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
