@@ -36,6 +36,10 @@ class ActionContext:
     config: EmulatorConfig
     faults: FaultSet
     ws_address: Callable[[str], str]
+    portrait_url: Callable[[DigitalHumanSpec], str] | None = None
+    """Signs a portrait URL of the emulator's own; None: AvatarUrl as configured."""
+    describe: Callable[[], dict[str, Any]] | None = None
+    """The DescribeEmulator answer; None: the action is unknown, as at ZEGO."""
 
 
 Handler = Callable[[ActionContext], dict[str, Any] | None]
@@ -305,11 +309,12 @@ def get_drive_status(ctx: ActionContext) -> dict[str, Any]:
 # --- catalogue -------------------------------------------------------------------------------
 
 
-def _human_json(spec: DigitalHumanSpec) -> dict[str, Any]:
+def _human_json(ctx: ActionContext, spec: DigitalHumanSpec) -> dict[str, Any]:
+    serve = ctx.portrait_url is not None and ctx.config.serve_portraits
     return {
         "DigitalHumanId": spec.digital_human_id,
         "Name": spec.name,
-        "AvatarUrl": spec.avatar_url,
+        "AvatarUrl": ctx.portrait_url(spec) if serve and ctx.portrait_url else spec.avatar_url,
         "IsPublic": spec.is_public,
         "Actions": [{"Action": a.action, "PreviewUrl": a.preview_url} for a in spec.actions],
     }
@@ -331,14 +336,14 @@ def get_digital_human_list(ctx: ActionContext) -> dict[str, Any]:
     ]
     return {
         "Total": len(humans),
-        "DigitalHumans": [_human_json(h) for h in _paged(humans, offset, limit)],
+        "DigitalHumans": [_human_json(ctx, h) for h in _paged(humans, offset, limit)],
     }
 
 
 def get_digital_human_info(ctx: ActionContext) -> dict[str, Any]:
     """GetDigitalHumanInfo."""
     digital_human_id = ctx.body.required_str("DigitalHumanId")
-    return _human_json(_digital_human(ctx.config, digital_human_id))
+    return _human_json(ctx, _digital_human(ctx.config, digital_human_id))
 
 
 def get_timbre_list(ctx: ActionContext) -> dict[str, Any]:
@@ -360,6 +365,14 @@ def get_timbre_list(ctx: ActionContext) -> dict[str, Any]:
     }
 
 
+def describe_emulator(ctx: ActionContext) -> dict[str, Any]:
+    """DescribeEmulator: not a ZEGO action. Only the emulator answers it (ZEGO: 100000007),
+    with where its preview feed and stand-in face are; how an account learns it may preview."""
+    if ctx.describe is None or not ctx.config.describe_emulator:
+        raise ApiError(codes.ACTION_UNSUPPORTED, "Action 'DescribeEmulator' is not supported")
+    return ctx.describe()
+
+
 ACTIONS: dict[str, Handler] = {
     "CreateDigitalHumanStreamTask": create_stream_task,
     "StopDigitalHumanStreamTask": stop_stream_task,
@@ -375,4 +388,5 @@ ACTIONS: dict[str, Handler] = {
     "GetDigitalHumanList": get_digital_human_list,
     "GetDigitalHumanInfo": get_digital_human_info,
     "GetTimbreList": get_timbre_list,
+    "DescribeEmulator": describe_emulator,
 }

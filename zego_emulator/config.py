@@ -243,6 +243,15 @@ class EmulatorConfig:
     record_audio: bool = True
     """Keep each WS drive's PCM in memory (`DriveRecord.audio`, `wav_bytes()`)."""
 
+    # --- preview (the dashboard card's stand-in for RTC video; preview.py) ---------------------
+    serve_portraits: bool = True
+    """AvatarUrl points at the emulator's own portrait image, signed and expiring like ZEGO's.
+    False: the configured `avatar_url` as is."""
+    describe_emulator: bool = True
+    """Answer DescribeEmulator (the preview feed's address). False: refuse it as ZEGO does."""
+    portrait_url_ttl: float = 86400.0
+    """Seconds a portrait URL stays valid (ZEGO: 24 h; not scaled). Later it answers 403."""
+
     # --- callbacks -----------------------------------------------------------------------------
     callback_timestamp_ms: bool = False
     """Callback-shaped events carry Timestamp in milliseconds (docs' text) instead of seconds

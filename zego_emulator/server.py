@@ -20,6 +20,7 @@ from .codes import ApiError
 from .config import EmulatorConfig
 from .faults import REST_RESPONSE_KINDS, FaultSet
 from .gateway import Gateway
+from .preview import PreviewHub, add_preview_routes
 from .records import DriveRecord, DriveStatus, RequestRecord, TaskRecord, TaskStatus
 from .stage import add_stage_routes
 from .state import CLOSE_GOING_AWAY, EmulatorState
@@ -56,6 +57,7 @@ class ZegoEmulator:
         self._state: EmulatorState | None = None
         self._gateway: Gateway | None = None
         self._ws: WsServer | None = None
+        self._preview: PreviewHub | None = None
         self._runners: list[web.AppRunner] = []
         self._closing = asyncio.Event()
         self._port = 0
@@ -85,12 +87,15 @@ class ZegoEmulator:
         self._state = state
         self._gateway = Gateway(self.config, clock=self.now, monotonic=loop.time, actions=ACTIONS)
         self._ws = WsServer(state=state, faults=self.faults)
+        self._preview = PreviewHub(self)
+        state.observer = self._preview
         bind_host = self._bind_host()
 
         app = web.Application()
         app.router.add_route("*", "/", self._handle_rest)
         add_admin_routes(app, self)
         add_stage_routes(app, self)
+        add_preview_routes(app, self._preview)
         if not self.config.ws_tls:
             app.router.add_get("/ws", self._ws.handle)
         self._port = await self._serve(app, bind_host, self.config.port, None)
@@ -117,6 +122,8 @@ class ZegoEmulator:
     async def close(self) -> None:
         """Close every socket, cancel every timer, stop listening. Idempotent."""
         self._closing.set()
+        if self._preview is not None:
+            await self._preview.close_all()
         if self._ws is not None:
             self._ws.close_all(CLOSE_GOING_AWAY, "emulator shutting down")
             await self._ws.drain()
@@ -388,5 +395,7 @@ class ZegoEmulator:
             config=self.config,
             faults=self.faults,
             ws_address=self._ws_address,
+            portrait_url=None if self._preview is None else self._preview.portrait_url,
+            describe=None if self._preview is None else self._preview.describe,
         )
         return ACTIONS[gate.action](context)

@@ -48,6 +48,19 @@ class WsLink(Protocol):
         """Close the socket from the server side (asynchronously)."""
 
 
+class StateObserver(Protocol):
+    """Told of what a viewer of the stream would see (the preview feed, preview.py)."""
+
+    def task_status(self, task: TaskRecord) -> None:
+        """A task changed status."""
+
+    def audio(self, drive: DriveRecord, data: bytes) -> None:
+        """A WebSocket drive's frame was accepted for playback."""
+
+    def audio_end(self, drive: DriveRecord, end_at: float) -> None:
+        """A drive's input is over; its playback ends at loop time `end_at`."""
+
+
 @dataclass(kw_only=True)
 class TokenInfo:
     """A WssAddress token: bound to one task and one DriveId."""
@@ -82,6 +95,7 @@ class EmulatorState:
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._changed = asyncio.Event()
         self.closed = False
+        self.observer: StateObserver | None = None
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -200,6 +214,8 @@ class EmulatorState:
         if status is TaskStatus.INIT_FAILED:
             detail["FailReason"] = task.fail_reason or ""
         self._emit(task.app_id, task.task_id, TASK_STATUS_EVENT, detail)
+        if self.observer is not None:
+            self.observer.task_status(task)
         self._notify()
 
     def _on_startup(self, task_id: str, fail_reason: str | None) -> None:
@@ -375,6 +391,10 @@ class EmulatorState:
         if fail_reason is not None:
             drive.fail_reason = fail_reason
         self._set_drive_status(drive, status)
+        if self.observer is not None and drive.kind == "ws":
+            # Interrupted, failed or its task ended: playback stops where it was.
+            end = drive.playback_end_at
+            self.observer.audio_end(drive, self.now() if end is None else min(end, self.now()))
         tid = drive.task_id
         if self._current.get(tid) == drive.drive_id:
             del self._current[tid]
@@ -405,6 +425,8 @@ class EmulatorState:
         playback.on_frame(drive, arrival, len(data), new_segment=new_segment)
         if self.config.record_audio:
             drive.append_audio(data)
+        if self.observer is not None:
+            self.observer.audio(drive, data)
         self.touch(self.tasks[drive.task_id])
         if drive.status is DriveStatus.QUEUED:
             self._set_drive_status(drive, DriveStatus.DRIVING)
@@ -417,6 +439,8 @@ class EmulatorState:
             drive.stop_at = arrival
             return
         end = playback.on_stop(drive, arrival)
+        if self.observer is not None:
+            self.observer.audio_end(drive, end)
         self.finish_at(drive, end, DriveStatus.ENDED)
 
     def ws_input_lost(
@@ -429,6 +453,8 @@ class EmulatorState:
             self.finish(drive, status, fail_reason=reason if status is DriveStatus.FAILED else None)
             return
         end = playback.on_input_lost(drive, at)
+        if self.observer is not None:
+            self.observer.audio_end(drive, end)
         self.finish_at(
             drive, end, status, fail_reason=reason if status is DriveStatus.FAILED else None
         )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from .avatar import AvatarCoordinator
     from .data import ZegoConfigEntry
+    from .portrait import Portrait
     from .speech import SpeechManager
 
 # Requests are serialised per avatar by its speech queue, not by HA.
@@ -66,10 +67,9 @@ async def async_setup_entry(
     """Add one media player per avatar, each to its own subentry."""
     runtime = entry.runtime_data
     for subentry_id, coordinator in runtime.avatars.items():
-        async_add_entities(
-            [ZegoAvatarMediaPlayer(coordinator, runtime.speech[subentry_id])],
-            config_subentry_id=subentry_id,
-        )
+        player = ZegoAvatarMediaPlayer(coordinator, runtime.speech[subentry_id])
+        player.portrait = runtime.portraits.get(subentry_id)
+        async_add_entities([player], config_subentry_id=subentry_id)
 
 
 def _policy_for(kwargs: dict[str, Any]) -> OverlapPolicy | None:
@@ -92,6 +92,8 @@ class ZegoAvatarMediaPlayer(ZegoAvatarEntity, MediaPlayerEntity):
     """An avatar that says whatever media it is given."""
 
     _attr_media_content_type = MediaType.MUSIC
+    # The digital human's portrait (player.py keeps its signed URL fresh).
+    portrait: Portrait | None = None
 
     def __init__(self, coordinator: AvatarCoordinator, speech: SpeechManager) -> None:
         """Bind the player to its avatar and the avatar's speech manager."""
@@ -100,6 +102,17 @@ class ZegoAvatarMediaPlayer(ZegoAvatarEntity, MediaPlayerEntity):
         self._attr_supported_features = _BASE_FEATURES
         if coordinator.config.managed:
             self._attr_supported_features |= _MANAGED_FEATURES
+
+    async def async_added_to_hass(self) -> None:
+        """Show a new portrait URL as soon as it is fetched (or dropped when it expires)."""
+        await super().async_added_to_hass()
+        if self.portrait is not None:
+            self.async_on_remove(self.portrait.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def entity_picture(self) -> str | None:
+        """Return the digital human's portrait, whatever the player's state."""
+        return self.portrait.url if self.portrait is not None else None
 
     @property
     def state(self) -> MediaPlayerState:

@@ -118,7 +118,8 @@ class Portrait:
         @callback
         def _fire(_now: datetime) -> None:
             self._unsub_timer = None
-            self._entry.async_create_background_task(
+            # Tracked (not a background task): one bounded request, awaited by an unload.
+            self._entry.async_create_task(
                 self._hass, self.async_refresh(), f"{DOMAIN} portrait {self._digital_human_id}"
             )
 

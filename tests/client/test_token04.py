@@ -13,8 +13,7 @@ from custom_components.zego_digital_human.client import (
     generate_token04,
     view_only_payload,
 )
-
-from .token04_decode import decode_token04
+from tests.token04_reference import decode_token04
 
 SECRET = "0123456789abcdef0123456789abcdef"
 APP_ID = 1234567890

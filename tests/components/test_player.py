@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 import logging
 import re
 import time
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.zego_digital_human.const import CONF_RTC_SERVER, CONF_TOKEN_VARIANT
-from tests.client.token04_decode import decode_token04
+from custom_components.zego_digital_human.const import (
+    CONF_RTC_SERVER,
+    CONF_TOKEN_VARIANT,
+    DOMAIN,
+)
+from tests.speech.tts_engine import ENGINE
+from tests.token04_reference import decode_token04
 from zego_emulator import Fault
+from zego_emulator.config import LOBBY_ANNA_ID
 
 from .conftest import MANAGED_SUBENTRY_ID
 
 if TYPE_CHECKING:
+    from freezegun.api import FrozenDateTimeFactory
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
     from pytest_homeassistant_custom_component.typing import (
@@ -281,3 +291,214 @@ async def test_tokens_reach_no_log_and_no_diagnostics(
         body = token[2:]
         assert all(body not in line for line in ours)
         assert body not in diagnostics
+
+
+# --- the emulator's preview -----------------------------------------------------------------
+
+
+async def _feed_login(
+    session: aiohttp.ClientSession, credentials: dict[str, Any]
+) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(
+        credentials["preview"]["feed_url"], headers={"Origin": "http://homeassistant.local:8123"}
+    )
+    await ws.send_json(
+        {
+            "type": "login",
+            "token": credentials["token"],
+            "user_id": credentials["user_id"],
+            "room_id": credentials["room_id"],
+            "stream_id": credentials["stream_id"],
+        }
+    )
+    answer = await ws.receive_json(timeout=5)
+    assert answer == {"type": "login", "ok": True, "expires_at": credentials["expires_at"]}
+    return ws
+
+
+async def test_an_emulator_account_gets_a_working_preview_feed(
+    hass: HomeAssistant, emulator: ZegoEmulator, avatar: MockConfigEntry, admin: Caller
+) -> None:
+    """The emulator said so itself: the card gets its feed, and the feed carries what HA says."""
+    credentials = _ok(await admin.ask(PLAYER))
+    assert credentials["kind"] == "preview"
+    described = {
+        "feed_url": "ws" + emulator.endpoint.removeprefix("http") + "/preview/feed",
+        "face_url": emulator.endpoint + "/preview/face.svg",
+    }
+    assert credentials["preview"] == described
+    # Asked once per entry setup, not per request.
+    assert _ok(await admin.ask(PLAYER))["kind"] == "preview"
+    assert sum(1 for r in emulator.requests if r.action == "DescribeEmulator") == 1
+
+    async with aiohttp.ClientSession() as session:
+        # The integration's token opens the emulator's feed (its own, separate Token04 reader).
+        ws = await _feed_login(session, credentials)
+        assert await ws.receive_json(timeout=5) == {"type": "stream", "live": False}
+
+        response = await hass.services.async_call(
+            DOMAIN,
+            "speak",
+            {
+                "entity_id": PLAYER,
+                "message": "Welcome to the lobby",
+                "tts_engine": ENGINE,
+                "wait": True,
+            },  # fmt: skip
+            blocking=True,
+            return_response=True,
+        )
+        assert response is not None
+        drive_id = response["results"][0]["drive_id"]
+
+        assert await ws.receive_json(timeout=5) == {"type": "stream", "live": True}
+        start = await ws.receive_json(timeout=5)
+        assert start == {"type": "audio_start", "drive_id": drive_id, "sample_rate": 16000}
+        relayed = b""
+        while True:
+            msg = await ws.receive(timeout=5)
+            if msg.type is not aiohttp.WSMsgType.BINARY:
+                break
+            relayed += msg.data
+        end = json.loads(msg.data)
+        assert end["type"] == "audio_end"
+        assert end["drive_id"] == drive_id
+        assert end["playback_end_in"] >= 0
+        drive = emulator.drive(drive_id)
+        assert relayed == drive.audio
+        assert len(relayed) > 0
+        await ws.close()
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_cbc_tokens_open_the_feed_too(
+    hass: HomeAssistant, emulator: ZegoEmulator, admin: Caller
+) -> None:
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    hass.config_entries.async_update_entry(entry, options={CONF_TOKEN_VARIANT: "cbc"})
+    await hass.async_block_till_done()
+    credentials = _ok(await admin.ask(PLAYER))
+    assert decode_token04(credentials["token"], emulator.config.server_secret)[0] == "cbc"
+    async with aiohttp.ClientSession() as session:
+        ws = await _feed_login(session, credentials)
+        await ws.close()
+
+
+# --- the portrait ---------------------------------------------------------------------------
+
+
+def _picture(hass: HomeAssistant) -> str | None:
+    state = hass.states.get(PLAYER)
+    assert state is not None
+    picture: str | None = state.attributes.get("entity_picture")
+    return picture
+
+
+def _info_requests(emulator: ZegoEmulator) -> int:
+    return sum(1 for r in emulator.requests if r.action == "GetDigitalHumanInfo")
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_the_portrait_is_the_poster_and_the_players_picture(
+    hass: HomeAssistant, emulator: ZegoEmulator, init_integration: MockConfigEntry, admin: Caller
+) -> None:
+    poster = _ok(await admin.ask(PLAYER))["poster"]
+    assert poster.startswith(f"{emulator.endpoint}/portraits/{LOBBY_ANNA_ID}.svg?")
+    assert _picture(hass) == poster
+    async with aiohttp.ClientSession() as session, session.get(poster) as response:
+        assert response.status == 200
+        assert "Lobby Anna" in await response.text()
+    # Whatever the player's state: off (no stream) here, idle once it streams.
+    assert hass.states.get(PLAYER).state == "off"  # type: ignore[union-attr]
+    await init_integration.runtime_data.avatars[MANAGED_SUBENTRY_ID].ensure_streaming()
+    await hass.async_block_till_done()
+    assert _picture(hass) == poster
+
+
+# Time is frozen before the entry loads, so that HA's clock and the loop's move together.
+@pytest.mark.usefixtures("like_zego")
+async def test_the_portrait_is_refreshed_before_it_expires(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    emulator: ZegoEmulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    first = _picture(hass)
+    assert first is not None
+    assert _info_requests(emulator) == 1
+    portrait = init_integration.runtime_data.portraits[MANAGED_SUBENTRY_ID]
+    first_expiry = portrait.expires_at
+    assert first_expiry is not None
+
+    # Still valid after 17 h: nothing asked.
+    freezer.tick(timedelta(hours=17))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert _info_requests(emulator) == 1
+
+    # At 18 h, hours before ZEGO's 24 h run out, the URL is fetched again: valid 24 h more.
+    # The client signs with the real clock (bound when it is built); freezegun moved the
+    # emulator's: set it back so the request is not refused for clock skew.
+    emulator.config.clock_offset = -timedelta(hours=18, seconds=1).total_seconds()
+    freezer.tick(timedelta(hours=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert _info_requests(emulator) == 2
+    assert _picture(hass) is not None
+    assert portrait.expires_at == first_expiry + timedelta(hours=18, seconds=1)
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_a_failed_refresh_keeps_the_portrait_until_it_expires(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    emulator: ZegoEmulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    first = _picture(hass)
+    assert first is not None
+    # A refusal the client does not retry: frozen time would stall a retry's backoff sleep.
+    emulator.faults.add(Fault.zego(400000001, "Invalid parameter", action="GetDigitalHumanInfo",
+                                   count=None))  # fmt: skip
+
+    freezer.tick(timedelta(hours=18, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    tried = _info_requests(emulator)
+    assert tried > 1
+    assert _picture(hass) == first  # kept: still valid
+
+    # Retried every 10 minutes meanwhile.
+    freezer.tick(timedelta(minutes=10, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert _info_requests(emulator) > tried
+    assert _picture(hass) == first
+
+    # Once the held URL has expired it is dropped, from the picture and the poster.
+    # (Few steps: the AppId's rate limiter runs on the real clock, and its wait would
+    # sleep on the frozen one.)
+    for step in (timedelta(hours=5, minutes=40), timedelta(minutes=10)):
+        freezer.tick(step)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert _picture(hass) is None
+    # ...and the card's poster, which is the same URL (test_the_portrait_is_the_poster...).
+    assert init_integration.runtime_data.portraits[MANAGED_SUBENTRY_ID].url is None
+
+
+async def test_a_slow_probe_holds_up_neither_the_setup_nor_fails_it(
+    hass: HomeAssistant, emulator: ZegoEmulator, mock_config_entry: MockConfigEntry
+) -> None:
+    emulator.faults.add(Fault.slow(1.0, action="DescribeEmulator"))
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    probe = mock_config_entry.runtime_data.preview
+    assert probe is not None
+    assert not probe.done()
+    await hass.async_block_till_done()
+    assert probe.done()
+    assert probe.result() is not None
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()

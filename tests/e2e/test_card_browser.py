@@ -22,7 +22,7 @@ import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.client.token04_decode import decode_token04
+from tests.token04_reference import decode_token04
 from zego_emulator.config import DEMO_APP_ID, DEMO_SERVER_SECRET
 
 from .conftest import ARTIFACTS, _start_chrome
