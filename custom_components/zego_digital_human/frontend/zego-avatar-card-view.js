@@ -29,6 +29,7 @@ const STYLE = `
   }
   .layer { position: absolute; inset: 0; width: 100%; height: 100%; }
   .layer[hidden] { display: none; }
+  .video, .face { background: #000; }
   .poster { object-fit: var(--zego-fit, contain); }
   .video video { width: 100% !important; height: 100% !important; object-fit: var(--zego-fit, contain) !important; }
   .placeholder { display: flex; align-items: center; justify-content: center; color: var(--secondary-text-color); }
@@ -36,6 +37,7 @@ const STYLE = `
   .face { display: flex; align-items: center; justify-content: center; }
   .face-frame { position: relative; max-width: 100%; max-height: 100%; aspect-ratio: var(--zego-face-ratio, 1); }
   :host([fit="cover"]) .face-frame { width: 100%; height: 100%; aspect-ratio: auto; }
+  .face-svg { display: block; }
   .face-frame img { width: 100%; height: 100%; object-fit: var(--zego-fit, contain); display: block; }
   .mouth {
     position: absolute; left: 50%; top: var(--zego-mouth-y, 70%); width: 18%; height: 12%;
@@ -222,7 +224,10 @@ class ZegoAvatarCardView extends HTMLElement {
         view._render();
       },
       level(x) {
-        if (gen === view._gen) view._els.media.style.setProperty("--zego-level", x.toFixed(3));
+        if (gen !== view._gen) return;
+        view._els.media.style.setProperty("--zego-level", x.toFixed(3));
+        // The emulator's face has its own mouth: open it with the sound.
+        if (view._mouth) view._mouth.style.transform = `scaleY(${(0.12 + 0.88 * x).toFixed(3)})`;
       },
       renew: () => this._renew(gen),
       lost: () => {
@@ -316,6 +321,7 @@ class ZegoAvatarCardView extends HTMLElement {
       poster: $(".poster"),
       face: $(".face"),
       faceImg: $(".face img"),
+      faceFrame: $(".face-frame"),
       video: $(".video"),
       chip: $(".chip"),
       state: $(".state"),
@@ -337,6 +343,41 @@ class ZegoAvatarCardView extends HTMLElement {
       const img = this._els.faceImg;
       if (img.naturalWidth) this._els.face.style.setProperty("--zego-face-ratio", `${img.naturalWidth} / ${img.naturalHeight}`);
     });
+  }
+
+  /**
+   * The preview's stand-in face. An SVG with an element id="mouth" is put inline so that its own
+   * mouth can move; any other picture is shown as an image with the card's drawn mouth on top.
+   */
+  async _loadFace(url) {
+    this._faceUrl = url;
+    const els = this._els;
+    try {
+      const response = await fetch(url, { credentials: "omit" });
+      const text = await response.text();
+      if (this._faceUrl !== url) return;
+      const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+      if (!response.ok || svg.localName !== "svg" || !svg.querySelector("#mouth")) throw new Error("no mouth");
+      // Only drawing: nothing in it may run.
+      for (const el of svg.querySelectorAll("script, foreignObject")) el.remove();
+      for (const el of [svg, ...svg.querySelectorAll("*")]) {
+        for (const attr of [...el.attributes]) if (attr.name.toLowerCase().startsWith("on")) el.removeAttribute(attr.name);
+      }
+      svg.setAttribute("width", "100%");
+      svg.setAttribute("height", "100%");
+      svg.classList.add("face-svg");
+      const node = document.importNode(svg, true);
+      els.face.replaceChildren(node);
+      this._faceSvg = node;
+      this._mouth = node.querySelector("#mouth");
+    } catch {
+      if (this._faceUrl !== url) return;
+      els.face.replaceChildren(els.faceFrame);
+      els.faceImg.src = url;
+      this._faceSvg = null;
+      this._mouth = null;
+    }
+    this._render();
   }
 
   /** The avatar-state sensor: named by the credentials, else found beside the media player. */
@@ -390,8 +431,11 @@ class ZegoAvatarCardView extends HTMLElement {
     const live = media.live && this._status === "connected";
     els.video.hidden = !live || preview;
     els.face.hidden = !live || !preview;
-    if (preview && cred.preview.face_url && els.faceImg.getAttribute("src") !== cred.preview.face_url) {
-      els.faceImg.src = cred.preview.face_url;
+    if (preview && cred.preview.face_url && this._faceUrl !== cred.preview.face_url) {
+      this._loadFace(cred.preview.face_url);
+    }
+    if (this._faceSvg) {
+      this._faceSvg.setAttribute("preserveAspectRatio", this._config.fit === "cover" ? "xMidYMid slice" : "xMidYMid meet");
     }
     const poster = cred?.poster && cred.poster !== this._posterFailed ? cred.poster : null;
     if (poster && els.poster.getAttribute("src") !== poster) els.poster.src = poster;
