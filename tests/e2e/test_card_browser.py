@@ -154,7 +154,8 @@ def real_ha(socket_enabled: None) -> Iterator[RealHA]:
         # The HA 2026 venv here runs (for pytest) on a Python that its `hass` refuses to start on.
         pytest.skip(f"this HA's own process needs Python {REQUIRED_PYTHON_VER}")
     base = Path(tempfile.mkdtemp(prefix="card-e2e-"))
-    ha = RealHA(base, sdk_module=STAND_IN)
+    # The emulator answers like ZEGO (no preview offered): the card takes its RTC path.
+    ha = RealHA(base, sdk_module=STAND_IN, emulator_args=("--set", "describe_emulator=false"))
     try:
         ha.prepare(DASHBOARD)
         ha.start_emulator()
