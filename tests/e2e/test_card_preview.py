@@ -22,10 +22,22 @@ import pytest
 
 from .conftest import _start_chrome
 from .real_ha import RealHA
-from .test_card_browser import DASHBOARD, DEEP, PLAYER, Page
+from .test_card_browser import DEEP, PLAYER, Page
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+DASHBOARD = {
+    "title": "Card preview",
+    "views": [
+        {
+            "title": "Avatar",
+            "path": "avatar",
+            # As on the demo dashboard: a tap starts the avatar when it is not streaming.
+            "cards": [{"type": "custom:zego-avatar-card", "entity": PLAYER, "tap_action": "start"}],
+        }
+    ],
+}
 
 WATCH = (
     DEEP
@@ -73,15 +85,17 @@ def preview_page(preview_ha: RealHA) -> Iterator[Page]:
 
 
 def test_speech_makes_the_preview_face_talk(preview_ha: RealHA, preview_page: Page) -> None:
-    """speak through HA -> the card shows speaking, the mouth moves, then back to ready."""
+    """Tap to start; speak through HA -> the card shows speaking, the mouth moves, then ready."""
     ha, page = preview_ha, preview_page
     answer = ha.ws({"type": "zego_digital_human/player_credentials", "entity_id": PLAYER})
     assert answer["success"], answer
     assert answer["result"]["kind"] == "preview"  # the emulator said so itself
 
     page.login("/lovelace/avatar")
-    page.wait_card("the preview connected", "s === 'connected'")
-    ha.call("zego_digital_human", "start_stream", entity_id=PLAYER)
+    card = page.wait_card("the preview connected", "s === 'connected'")
+    assert card["note"] == "Not streaming"
+    assert card["overlay"] == "Tap to start the avatar"
+    page.click_overlay()  # the media player's turn_on, through HA
     card = page.wait_card(
         "the live face",
         "!part('.face').hidden && part('.chip').dataset.state === 'ready'",
