@@ -9,7 +9,7 @@ login flow, so everything the card does goes through HA's real frontend and WebS
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 import json
 import os
@@ -19,13 +19,19 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import aiohttp
+from homeassistant.const import REQUIRED_PYTHON_VER
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = ROOT / "custom_components" / "zego_digital_human"
@@ -253,3 +259,26 @@ class RealHA:
             expires=int(time.time() * 1000) + tokens["expires_in"] * 1000,
         )
         return dict(tokens)
+
+
+@contextmanager
+def running_ha(
+    dashboard: dict[str, Any],
+    *,
+    sdk_module: Path | None = None,
+    emulator_args: tuple[str, ...] = (),
+) -> Iterator[RealHA]:
+    """Emulator and HA up with `dashboard` as the default dashboard; all gone afterwards."""
+    if sys.version_info[:3] < REQUIRED_PYTHON_VER:
+        # The HA 2026 venv here runs (for pytest) on a Python that its `hass` refuses to start on.
+        pytest.skip(f"this HA's own process needs Python {REQUIRED_PYTHON_VER}")
+    base = Path(tempfile.mkdtemp(prefix="card-e2e-"))
+    ha = RealHA(base, sdk_module=sdk_module, emulator_args=emulator_args)
+    try:
+        ha.prepare(dashboard)
+        ha.start_emulator()
+        ha.start_ha()
+        yield ha
+    finally:
+        ha.stop()
+        shutil.rmtree(base, ignore_errors=True)

@@ -9,15 +9,14 @@ is checked against the ServerSecret: only HA can have minted it, for exactly tha
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 import json
 from pathlib import Path
 import shutil
-import sys
 import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import REQUIRED_PYTHON_VER
 import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
@@ -26,7 +25,7 @@ from tests.token04_reference import decode_token04
 from zego_emulator.config import DEMO_APP_ID, DEMO_SERVER_SECRET
 
 from .conftest import ARTIFACTS, _start_chrome
-from .real_ha import RealHA
+from .real_ha import RealHA, running_ha
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,33 +147,30 @@ class Page:
         print(f"card screenshot: {ARTIFACTS / name}")  # the test's deliverable
 
 
+@contextmanager
+def chromium_page(ha: RealHA) -> Iterator[Page]:
+    """A fresh headless Chromium on `ha`; quit afterwards."""
+    profile = tempfile.mkdtemp(prefix="card-e2e-chromium-")
+    driver = _start_chrome(profile)
+    try:
+        yield Page(driver, ha)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 @pytest.fixture
 def real_ha(socket_enabled: None) -> Iterator[RealHA]:
-    if sys.version_info[:3] < REQUIRED_PYTHON_VER:
-        # The HA 2026 venv here runs (for pytest) on a Python that its `hass` refuses to start on.
-        pytest.skip(f"this HA's own process needs Python {REQUIRED_PYTHON_VER}")
-    base = Path(tempfile.mkdtemp(prefix="card-e2e-"))
     # The emulator answers like ZEGO (no preview offered): the card takes its RTC path.
-    ha = RealHA(base, sdk_module=STAND_IN, emulator_args=("--set", "describe_emulator=false"))
-    try:
-        ha.prepare(DASHBOARD)
-        ha.start_emulator()
-        ha.start_ha()
+    args = ("--set", "describe_emulator=false")
+    with running_ha(DASHBOARD, sdk_module=STAND_IN, emulator_args=args) as ha:
         yield ha
-    finally:
-        ha.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def page(real_ha: RealHA) -> Iterator[Page]:
-    profile = tempfile.mkdtemp(prefix="card-e2e-chromium-")
-    driver = _start_chrome(profile)
-    try:
-        yield Page(driver, real_ha)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_page(real_ha) as page:
+        yield page
 
 
 def _minted(token: str, user_id: str) -> dict[str, Any]:

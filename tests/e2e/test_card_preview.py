@@ -10,19 +10,13 @@ time) to the card showing speaking is printed as a figure; the 200 ms goal is th
 
 from __future__ import annotations
 
-from pathlib import Path
-import shutil
-import sys
-import tempfile
 import time
 from typing import TYPE_CHECKING
 
-from homeassistant.const import REQUIRED_PYTHON_VER
 import pytest
 
-from .conftest import _start_chrome
-from .real_ha import RealHA
-from .test_card_browser import DEEP, PLAYER, Page
+from .real_ha import RealHA, running_ha
+from .test_card_browser import DEEP, PLAYER, Page, chromium_page
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,29 +53,15 @@ new MutationObserver(() => {
 
 @pytest.fixture
 def preview_ha(socket_enabled: None) -> Iterator[RealHA]:
-    if sys.version_info[:3] < REQUIRED_PYTHON_VER:
-        pytest.skip(f"this HA's own process needs Python {REQUIRED_PYTHON_VER}")
-    base = Path(tempfile.mkdtemp(prefix="card-preview-"))
-    ha = RealHA(base)  # the real SDK bundle: a preview card must not even download it
-    try:
-        ha.prepare(DASHBOARD)
-        ha.start_emulator()
-        ha.start_ha()
+    # The real SDK bundle stays: a preview card must not even download it.
+    with running_ha(DASHBOARD) as ha:
         yield ha
-    finally:
-        ha.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def preview_page(preview_ha: RealHA) -> Iterator[Page]:
-    profile = tempfile.mkdtemp(prefix="card-preview-chromium-")
-    driver = _start_chrome(profile)
-    try:
-        yield Page(driver, preview_ha)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_page(preview_ha) as page:
+        yield page
 
 
 def test_speech_makes_the_preview_face_talk(preview_ha: RealHA, preview_page: Page) -> None:
