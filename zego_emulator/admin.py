@@ -29,7 +29,7 @@ from .config import config_summary
 from .faults import Fault
 
 if TYPE_CHECKING:
-    from .server import ZegoEmulator
+    from .surface import EmulatorSurface
 
 PREFIX = "/_emulator"
 
@@ -59,7 +59,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def add_admin_routes(app: web.Application, emu: ZegoEmulator) -> None:
+def add_admin_routes(app: web.Application, emu: EmulatorSurface) -> None:
     """Register the admin API on the REST application."""
 
     def loopback_only(handler: _Handler) -> _Handler:

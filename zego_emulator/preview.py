@@ -35,7 +35,7 @@ from .rtc_token import TokenClaims, TokenRejectedError, verify_token04
 if TYPE_CHECKING:
     from .config import DigitalHumanSpec
     from .records import TaskRecord
-    from .server import ZegoEmulator
+    from .surface import EmulatorSurface
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class PreviewViewer:
 class PreviewHub:
     """Every feed viewer; fed by the emulator's state (EmulatorState.observer)."""
 
-    def __init__(self, emu: ZegoEmulator) -> None:
+    def __init__(self, emu: EmulatorSurface) -> None:
         self.emu = emu
         self.viewers: set[PreviewViewer] = set()
         # Loop time each drive's playback was last announced to end at.

@@ -25,7 +25,7 @@ from .records import DriveRecord, DriveStatus, TaskRecord, TaskStatus
 
 if TYPE_CHECKING:
     from .config import EmulatorConfig
-    from .server import ZegoEmulator
+    from .surface import EmulatorSurface
 
 AvatarState = Literal["speaking", "ready", "starting", "offline"]
 
@@ -106,7 +106,7 @@ def _drive_json(
     }
 
 
-def stage_feed(emu: ZegoEmulator, now: float) -> dict[str, Any]:
+def stage_feed(emu: EmulatorSurface, now: float) -> dict[str, Any]:
     """The JSON the stage page polls: every task with its state, and the recent drives."""
     names = _avatar_names(emu.config)
     index = emu.state.drive_index
@@ -160,7 +160,7 @@ async def _root_to_stage(request: web.Request, handler: _Handler) -> web.StreamR
     return await handler(request)
 
 
-def add_stage_routes(app: web.Application, emu: ZegoEmulator) -> None:
+def add_stage_routes(app: web.Application, emu: EmulatorSurface) -> None:
     """Register /stage (the page), /stage/feed.json (its data) and the "/" redirect."""
 
     async def page(request: web.Request) -> web.StreamResponse:

@@ -12,7 +12,6 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 
-from .avatar import AvatarCoordinator, async_stop_task_quietly, attached_issue_id
 from .client import (
     ZegoAuthenticationError,
     ZegoClient,
@@ -25,15 +24,20 @@ from .const import (
     CONF_SERVER_SECRET,
     DOMAIN,
     LOGGER,
-    SUBENTRY_TYPE_AVATAR,
 )
-from .data import ZegoConfigEntry, ZegoRuntimeData
+from .coordinator import (
+    ZegoConfigEntry,
+    ZegoRuntimeData,
+    async_stop_task_quietly,
+    attached_issue_id,
+)
 from .frontend import async_setup_frontend
 from .helpers import create_client, describe
 from .player import async_register_player_command, async_setup_player
 from .services import async_setup_services
 from .speech import SpeechManager
 from .store import TaskStore
+from .subentries import async_first_refresh_all, async_subentries_changed, create_avatars
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -94,15 +98,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool
 
     store = TaskStore(hass, entry.entry_id)
     await store.async_load()
-    runtime = ZegoRuntimeData(client=client, store=store)
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_TYPE_AVATAR:
-            runtime.avatars[subentry_id] = AvatarCoordinator(hass, entry, subentry, client, store)
+    runtime = ZegoRuntimeData(client=client, store=store, account=dict(entry.data))
+    create_avatars(hass, entry, runtime)
     entry.runtime_data = runtime
 
     await _async_forget_removed_avatars(hass, entry, runtime)
-    for coordinator in runtime.avatars.values():
-        await coordinator.async_config_entry_first_refresh()
+    await async_first_refresh_all(runtime)
     for subentry_id, coordinator in runtime.avatars.items():
         runtime.speech[subentry_id] = SpeechManager(hass, coordinator)
     async_setup_player(hass, entry)
@@ -114,8 +115,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> bool
         for speech in runtime.speech.values():
             await speech.async_shutdown()
         raise
-    # Adding, changing or removing an avatar (a subentry) reloads the entry.
-    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    # An avatar (a subentry) added, changed or removed is set up or torn down alone; a change
+    # of the account's own data reloads the entry.
+    entry.async_on_unload(entry.add_update_listener(async_subentries_changed))
     return True
 
 
@@ -148,10 +150,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: ZegoConfigEntry) -> Non
         ir.async_delete_issue(hass, DOMAIN, attached_issue_id(subentry_id))
 
 
-async def _async_update_listener(hass: HomeAssistant, entry: ZegoConfigEntry) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
-
-
 async def _async_forget_removed_avatars(
     hass: HomeAssistant, entry: ZegoConfigEntry, runtime: ZegoRuntimeData
 ) -> None:
@@ -168,7 +166,9 @@ async def _async_forget_removed_avatars(
         if not any(
             domain == DOMAIN and ident in runtime.avatars for domain, ident in device.identifiers
         ):
-            dev_reg.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            # Our avatar devices belong to this entry alone (one subentry each), so removing
+            # the device is what detaching it from the entry would do, on every HA version.
+            dev_reg.async_remove_device(device.id)
 
     known = {
         subentry_id

@@ -11,7 +11,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarSnapshot
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarSnapshot, ZegoConfigEntry
 
 # Read-only: everything comes from the coordinator.
 PARALLEL_UPDATES = 0
@@ -54,11 +53,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of every avatar, each to its own subentry."""
-    for subentry_id, coordinator in entry.runtime_data.avatars.items():
-        async_add_entities(
-            (ZegoBinarySensorEntity(coordinator, description) for description in DESCRIPTIONS),
-            config_subentry_id=subentry_id,
-        )
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, _speech: (
+            ZegoBinarySensorEntity(coordinator, description) for description in DESCRIPTIONS
+        ),
+    )
 
 
 class ZegoBinarySensorEntity(ZegoAvatarEntity, BinarySensorEntity):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarCoordinator
-    from .data import AvatarConfig, ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
+    from .data import AvatarConfig
 
 # No limit: a start may wait up to a minute for ZEGO, and an interrupt must never queue
 # behind it. The coordinator serialises what must not overlap (starting a task).
@@ -59,15 +59,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons of every avatar, each to its own subentry."""
-    for subentry_id, coordinator in entry.runtime_data.avatars.items():
-        async_add_entities(
-            (
-                ZegoButtonEntity(coordinator, description)
-                for description in DESCRIPTIONS
-                if description.has_fn(coordinator.config)
-            ),
-            config_subentry_id=subentry_id,
-        )
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, _speech: (
+            ZegoButtonEntity(coordinator, description)
+            for description in DESCRIPTIONS
+            if description.has_fn(coordinator.config)
+        ),
+    )
 
 
 class ZegoButtonEntity(ZegoAvatarEntity, ButtonEntity):

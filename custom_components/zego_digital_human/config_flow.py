@@ -720,7 +720,7 @@ class AvatarSubentryFlow(ConfigSubentryFlow):
     def _async_finish(self) -> SubentryFlowResult:
         title = str(self._data[CONF_NAME])
         if self._is_reconfigure:
-            # The entry's update listener reloads it, which applies the new settings.
+            # The entry's update listener rebuilds this avatar alone with the new settings.
             return self.async_update_and_abort(
                 self._get_entry(),
                 self._get_reconfigure_subentry(),

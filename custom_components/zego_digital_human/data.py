@@ -1,13 +1,11 @@
-"""Runtime data of a config entry and the parsed settings of an avatar."""
+"""The settings of an avatar (a config subentry), parsed and typed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
-
-from .client import StreamTaskSpec, ZegoClient
+from .client import StreamTaskSpec
 from .const import (
     CONF_BACKGROUND_COLOR,
     CONF_DIGITAL_HUMAN_ID,
@@ -30,31 +28,7 @@ from .const import (
 )
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Mapping
-
-    from .avatar import AvatarCoordinator
-    from .client import EmulatorPreview
-    from .portrait import Portrait
-    from .speech import SpeechManager
-    from .store import TaskStore
-
-
-@dataclass(kw_only=True, slots=True)
-class ZegoRuntimeData:
-    """What a loaded entry holds: one client, the task store, and per avatar (by subentry id)
-    its coordinator and its speech manager."""
-
-    client: ZegoClient
-    store: TaskStore
-    avatars: dict[str, AvatarCoordinator] = field(default_factory=dict)
-    speech: dict[str, SpeechManager] = field(default_factory=dict)
-    # The card's backend (player.py): portraits by subentry id, and the emulator probe.
-    portraits: dict[str, Portrait] = field(default_factory=dict)
-    preview: asyncio.Task[EmulatorPreview | None] | None = None
-
-
-type ZegoConfigEntry = ConfigEntry[ZegoRuntimeData]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

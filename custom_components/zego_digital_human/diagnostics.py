@@ -12,7 +12,7 @@ from .const import CONF_SERVER_SECRET
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .data import ZegoConfigEntry
+    from .coordinator import ZegoConfigEntry
 
 # Anything that authenticates: the ServerSecret, request signatures, drive tokens and the
 # WebSocket address that carries one.

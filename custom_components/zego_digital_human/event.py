@@ -8,14 +8,14 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 
 from .const import SpeechEvent
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .data import ZegoConfigEntry
+    from .coordinator import ZegoConfigEntry
 
 # Push only: events come from the avatar coordinator.
 PARALLEL_UPDATES = 0
@@ -33,10 +33,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the speech event entity of every avatar, each to its own subentry."""
-    for subentry_id, coordinator in entry.runtime_data.avatars.items():
-        async_add_entities(
-            [ZegoSpeechEventEntity(coordinator, DESCRIPTION)], config_subentry_id=subentry_id
-        )
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, _speech: [ZegoSpeechEventEntity(coordinator, DESCRIPTION)],
+    )
 
 
 class ZegoSpeechEventEntity(ZegoAvatarEntity, EventEntity):

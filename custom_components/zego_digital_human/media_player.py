@@ -25,7 +25,8 @@ from homeassistant.components.media_player.const import (
 )
 
 from .const import OverlapPolicy
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
+from .player import async_ensure_portrait, async_release_portrait
 from .speech import WaitFor
 
 if TYPE_CHECKING:
@@ -33,8 +34,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarCoordinator
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
     from .portrait import Portrait
     from .speech import SpeechManager
 
@@ -65,11 +65,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one media player per avatar, each to its own subentry."""
-    runtime = entry.runtime_data
-    for subentry_id, coordinator in runtime.avatars.items():
-        player = ZegoAvatarMediaPlayer(coordinator, runtime.speech[subentry_id])
-        player.portrait = runtime.portraits.get(subentry_id)
-        async_add_entities([player], config_subentry_id=subentry_id)
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, speech: [ZegoAvatarMediaPlayer(coordinator, speech)],
+    )
 
 
 def _policy_for(kwargs: dict[str, Any]) -> OverlapPolicy | None:
@@ -106,8 +107,13 @@ class ZegoAvatarMediaPlayer(ZegoAvatarEntity, MediaPlayerEntity):
     async def async_added_to_hass(self) -> None:
         """Show a new portrait URL as soon as it is fetched (or dropped when it expires)."""
         await super().async_added_to_hass()
-        if self.portrait is not None:
-            self.async_on_remove(self.portrait.async_add_listener(self.async_write_ha_state))
+        self.portrait = async_ensure_portrait(self.hass, self.coordinator)
+        self.async_on_remove(self.portrait.async_add_listener(self.async_write_ha_state))
+
+    async def async_will_remove_from_hass(self) -> None:
+        """An avatar removed (or rebuilt after a change) no longer refreshes its portrait."""
+        await super().async_will_remove_from_hass()
+        async_release_portrait(self.coordinator)
 
     @property
     def entity_picture(self) -> str | None:

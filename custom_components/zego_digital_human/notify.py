@@ -16,15 +16,14 @@ from homeassistant.components.notify import (
 from homeassistant.exceptions import ServiceValidationError
 
 from .const import DOMAIN
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
 from .speech import WaitFor
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarCoordinator
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
     from .speech import SpeechManager
 
 # Requests are serialised per avatar by its speech queue, not by HA.
@@ -55,12 +54,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one notify entity per avatar, each to its own subentry."""
-    runtime = entry.runtime_data
-    for subentry_id, coordinator in runtime.avatars.items():
-        async_add_entities(
-            [ZegoAvatarNotify(coordinator, runtime.speech[subentry_id])],
-            config_subentry_id=subentry_id,
-        )
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, speech: [ZegoAvatarNotify(coordinator, speech)],
+    )
 
 
 class ZegoAvatarNotify(ZegoAvatarEntity, NotifyEntity):

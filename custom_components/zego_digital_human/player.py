@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from homeassistant.components.websocket_api.connection import ActiveConnection
     from homeassistant.config_entries import ConfigEntry
 
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, ZegoConfigEntry
 
 COMMAND = f"{DOMAIN}/player_credentials"
 # How long a card's first request waits for the emulator probe of a just-loaded entry.
@@ -84,16 +84,11 @@ def async_register_player_command(hass: HomeAssistant) -> None:
 
 @callback
 def async_setup_player(hass: HomeAssistant, entry: ZegoConfigEntry) -> None:
-    """Start what the card needs of a loading entry: portraits and the emulator probe.
+    """Start the emulator probe of a loading entry (the portraits start with the players).
 
-    Neither blocks nor fails the setup: both run as tasks of the entry.
+    It neither blocks nor fails the setup: it runs as a task of the entry.
     """
     runtime = entry.runtime_data
-    for subentry_id, coordinator in runtime.avatars.items():
-        portrait = Portrait(hass, entry, runtime.client, coordinator.config.digital_human_id)
-        runtime.portraits[subentry_id] = portrait
-        entry.async_on_unload(portrait.async_shutdown)
-        entry.async_create_task(hass, portrait.async_refresh(), f"{DOMAIN} portrait")
     runtime.preview = entry.async_create_task(
         hass, runtime.client.probe_emulator(), f"{DOMAIN} emulator probe"
     )
@@ -201,8 +196,9 @@ async def _async_credentials(
             error=str(err),
         ) from err
 
+    # Normally started by the media player; started here if that platform is not loaded.
+    portrait = async_ensure_portrait(hass, coordinator)
     preview = await _async_preview(entry)
-    portrait = runtime.portraits.get(subentry_id)
     LOGGER.debug(
         "Player credentials for %s: user %s, %s token, %s",
         entity_id,
@@ -220,7 +216,7 @@ async def _async_credentials(
         "token": token,
         "expires_at": now + DEFAULT_TOKEN_TTL,
         "streaming": snapshot.stream_online,
-        "poster": portrait.url if portrait else None,
+        "poster": portrait.url,
         "entities": {
             "media_player": _entity_id(hass, "media_player", subentry_id, "media_player"),
             "state": _entity_id(hass, "sensor", subentry_id, "avatar_state"),
@@ -270,3 +266,36 @@ async def _async_preview(entry: ZegoConfigEntry) -> EmulatorPreview | None:
     if probe.cancelled() or probe.exception() is not None:
         return None
     return probe.result()
+
+
+@callback
+def async_ensure_portrait(hass: HomeAssistant, coordinator: AvatarCoordinator) -> Portrait:
+    """Return the avatar's portrait, starting it (first fetch as an entry task) if needed.
+
+    One per avatar in the entry's runtime data; an avatar whose digital human changed gets
+    a new one.
+    """
+    entry = coordinator.config_entry
+    runtime = entry.runtime_data
+    digital_human_id = coordinator.config.digital_human_id
+    portrait = runtime.portraits.get(coordinator.subentry_id)
+    if portrait is not None and not portrait.closed:
+        if portrait.digital_human_id == digital_human_id:
+            return portrait
+        portrait.async_shutdown()
+    portrait = Portrait(hass, entry, runtime.client, digital_human_id)
+    runtime.portraits[coordinator.subentry_id] = portrait
+    entry.async_on_unload(portrait.async_shutdown)
+    entry.async_create_task(hass, portrait.async_refresh(), f"{DOMAIN} portrait {digital_human_id}")
+    return portrait
+
+
+@callback
+def async_release_portrait(coordinator: AvatarCoordinator) -> None:
+    """Stop the portrait of an avatar that is gone (removed, or replaced by a changed one)."""
+    runtime = coordinator.config_entry.runtime_data
+    if runtime.avatars.get(coordinator.subentry_id) is coordinator:
+        return
+    portrait = runtime.portraits.pop(coordinator.subentry_id, None)
+    if portrait is not None:
+        portrait.async_shutdown()

@@ -8,7 +8,7 @@ The portrait is the media player's picture and the card's poster.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from homeassistant.config_entries import ConfigEntry
+
     from .client import ZegoClient
-    from .data import ZegoConfigEntry
 
 # ZEGO: AvatarUrl is valid for 24 h from the answer.
 PORTRAIT_VALIDITY = 24 * 3600.0
@@ -37,7 +38,7 @@ class Portrait:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ZegoConfigEntry,
+        entry: ConfigEntry[Any],
         client: ZegoClient,
         digital_human_id: str,
     ) -> None:
@@ -45,12 +46,12 @@ class Portrait:
         self._hass = hass
         self._entry = entry
         self._client = client
-        self._digital_human_id = digital_human_id
+        self.digital_human_id = digital_human_id
         self._url: str | None = None
         self._expires_at: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._listeners: list[Callable[[], None]] = []
-        self._closed = False
+        self.closed = False
         # The URL listeners last heard of: an expiry is news too.
         self._announced: str | None = None
 
@@ -81,12 +82,12 @@ class Portrait:
     async def async_refresh(self) -> None:
         """Fetch the URL now; schedule the next refresh (or a retry after a failure)."""
         self._cancel_timer()
-        if self._closed:
+        if self.closed:
             return
         try:
-            human = await self._client.get_digital_human_info(self._digital_human_id)
+            human = await self._client.get_digital_human_info(self.digital_human_id)
         except ZegoError as err:
-            LOGGER.debug("Portrait of %s not refreshed: %s", self._digital_human_id, err)
+            LOGGER.debug("Portrait of %s not refreshed: %s", self.digital_human_id, err)
             self._schedule(self._retry_delay())
         else:
             self._url = human.avatar_url
@@ -99,7 +100,7 @@ class Portrait:
     @callback
     def async_shutdown(self) -> None:
         """Stop refreshing (entry unloaded)."""
-        self._closed = True
+        self.closed = True
         self._cancel_timer()
         self._listeners.clear()
 
@@ -112,7 +113,7 @@ class Portrait:
 
     @callback
     def _schedule(self, delay: float) -> None:
-        if self._closed:
+        if self.closed:
             return
 
         @callback
@@ -120,7 +121,7 @@ class Portrait:
             self._unsub_timer = None
             # Tracked (not a background task): one bounded request, awaited by an unload.
             self._entry.async_create_task(
-                self._hass, self.async_refresh(), f"{DOMAIN} portrait {self._digital_human_id}"
+                self._hass, self.async_refresh(), f"{DOMAIN} portrait {self.digital_human_id}"
             )
 
         self._unsub_timer = async_call_later(self._hass, delay, _fire)

@@ -14,7 +14,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory, UnitOfTime
 
 from .const import ATTR_FAIL_REASON, ATTR_ROOM_ID, ATTR_STREAM_ID, AvatarState, StreamStatus
-from .entity import ZegoAvatarEntity
+from .entity import ZegoAvatarEntity, async_add_avatar_entities
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .avatar import AvatarSnapshot
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarSnapshot, ZegoConfigEntry
 
 # Read-only: everything comes from the coordinator.
 PARALLEL_UPDATES = 0
@@ -95,11 +94,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every avatar, each to its own subentry."""
-    for subentry_id, coordinator in entry.runtime_data.avatars.items():
-        async_add_entities(
-            (ZegoSensorEntity(coordinator, description) for description in DESCRIPTIONS),
-            config_subentry_id=subentry_id,
-        )
+    async_add_avatar_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda coordinator, _speech: (
+            ZegoSensorEntity(coordinator, description) for description in DESCRIPTIONS
+        ),
+    )
 
 
 class ZegoSensorEntity(ZegoAvatarEntity, SensorEntity):

@@ -1,8 +1,7 @@
 """Actions of the integration: start_stream, stop_stream, interrupt, speak, play_audio.
 
-Registered once in async_setup (not per entry) and aimed at avatars by target: their
-devices, any of their entities, or an area holding them. The target is resolved through
-the registries here, because HA's own target helper moved between 2025.4 and 2026.x.
+Registered once in async_setup (not per entry) and aimed at avatars by any target HA's
+selector produces (targets.py).
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_AREA_ID, ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -19,11 +16,8 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
-    device_registry as dr,
-    entity_registry as er,
 )
 import voluptuous as vol
 
@@ -44,24 +38,17 @@ from .const import (
     OverlapPolicy,
 )
 from .speech import SpeechResult, WaitFor
+from .targets import HAS_TARGET, TARGET_FIELDS, async_resolve_avatars
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from homeassistant.util.json import JsonValueType
 
-    from .avatar import AvatarCoordinator
-    from .data import ZegoConfigEntry
+    from .coordinator import AvatarCoordinator
     from .speech import SpeechManager
 
-_TARGET_FIELDS: dict[vol.Marker, object] = {
-    vol.Optional(ATTR_ENTITY_ID): cv.entity_ids,
-    vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
-    vol.Optional(ATTR_AREA_ID): vol.All(cv.ensure_list, [cv.string]),
-}
-_HAS_TARGET = cv.has_at_least_one_key(ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID)
-
-SERVICE_SCHEMA = vol.All(vol.Schema(_TARGET_FIELDS), _HAS_TARGET)
+SERVICE_SCHEMA = vol.All(vol.Schema(TARGET_FIELDS), HAS_TARGET)
 
 # Speech fields: the message's emptiness is checked by the speech path, which raises a
 # translated error instead of voluptuous' generic one.
@@ -72,7 +59,7 @@ _SPEECH_FIELDS: dict[vol.Marker, object] = {
 SPEAK_SCHEMA = vol.All(
     vol.Schema(
         {
-            **_TARGET_FIELDS,
+            **TARGET_FIELDS,
             **_SPEECH_FIELDS,
             vol.Required(ATTR_MESSAGE): cv.string,
             vol.Optional(ATTR_TTS_ENGINE): cv.string,
@@ -80,11 +67,11 @@ SPEAK_SCHEMA = vol.All(
             vol.Optional(ATTR_OPTIONS): dict,
         }
     ),
-    _HAS_TARGET,
+    HAS_TARGET,
 )
 PLAY_AUDIO_SCHEMA = vol.All(
-    vol.Schema({**_TARGET_FIELDS, **_SPEECH_FIELDS, vol.Required(ATTR_MEDIA_ID): cv.string}),
-    _HAS_TARGET,
+    vol.Schema({**TARGET_FIELDS, **_SPEECH_FIELDS, vol.Required(ATTR_MEDIA_ID): cv.string}),
+    HAS_TARGET,
 )
 
 _ACTIONS: dict[str, Callable[[AvatarCoordinator], Awaitable[object]]] = {
@@ -92,76 +79,6 @@ _ACTIONS: dict[str, Callable[[AvatarCoordinator], Awaitable[object]]] = {
     SERVICE_STOP_STREAM: lambda coordinator: coordinator.async_stop_stream(),
     SERVICE_INTERRUPT: lambda coordinator: coordinator.async_interrupt(),
 }
-
-
-def _not_an_avatar(target: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="not_an_avatar",
-        translation_placeholders={"target": target},
-    )
-
-
-def _avatar_subentry_id(device: dr.DeviceEntry) -> str | None:
-    return next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
-
-
-def _avatar_devices_in_area(
-    dev_reg: dr.DeviceRegistry, ent_reg: er.EntityRegistry, area_id: str
-) -> set[str]:
-    # An area is a broad target: take the avatars in it, ignore everything else there.
-    found = {
-        device.id
-        for device in dr.async_entries_for_area(dev_reg, area_id)
-        if _avatar_subentry_id(device) is not None
-    }
-    found.update(
-        entity.device_id
-        for entity in er.async_entries_for_area(ent_reg, area_id)
-        if entity.platform == DOMAIN and entity.device_id is not None
-    )
-    return found
-
-
-@callback
-def async_resolve_avatars(hass: HomeAssistant, call: ServiceCall) -> list[AvatarCoordinator]:
-    """Return the loaded avatars a call targets; raise ServiceValidationError otherwise."""
-    dev_reg = dr.async_get(hass)
-    ent_reg = er.async_get(hass)
-    device_ids: set[str] = set(call.data.get(ATTR_DEVICE_ID, []))
-    for entity_id in call.data.get(ATTR_ENTITY_ID, []):
-        entity = ent_reg.async_get(entity_id)
-        if entity is None or entity.platform != DOMAIN or entity.device_id is None:
-            raise _not_an_avatar(entity_id)
-        device_ids.add(entity.device_id)
-    for area_id in call.data.get(ATTR_AREA_ID, []):
-        device_ids |= _avatar_devices_in_area(dev_reg, ent_reg, area_id)
-
-    owners: dict[str, ZegoConfigEntry] = {}
-    loaded: list[ZegoConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    for loaded_entry in loaded:
-        for avatar_id in loaded_entry.runtime_data.avatars:
-            owners[avatar_id] = loaded_entry
-
-    avatars: list[AvatarCoordinator] = []
-    for device_id in sorted(device_ids):
-        target = dev_reg.async_get(device_id)
-        subentry_id = _avatar_subentry_id(target) if target is not None else None
-        if target is None or subentry_id is None:
-            raise _not_an_avatar(device_id)
-        owner = owners.get(subentry_id)
-        if owner is None or owner.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="avatar_not_loaded",
-                translation_placeholders={"avatar": target.name or device_id},
-            )
-        avatars.append(owner.runtime_data.avatars[subentry_id])
-    if not avatars:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_avatar_targeted"
-        )
-    return avatars
 
 
 async def _async_handle(call: ServiceCall) -> None:

@@ -125,8 +125,8 @@ def fast_waits() -> Iterator[None]:
             RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02),
         ),
         patch("custom_components.zego_digital_human.helpers.CLIENT_REQUEST_TIMEOUT", 5.0),
-        patch("custom_components.zego_digital_human.avatar.STREAM_START_POLL_INITIAL", 0.02),
-        patch("custom_components.zego_digital_human.avatar.STREAM_START_POLL_MAX", 0.05),
+        patch("custom_components.zego_digital_human.coordinator.STREAM_START_POLL_INITIAL", 0.02),
+        patch("custom_components.zego_digital_human.coordinator.STREAM_START_POLL_MAX", 0.05),
     ):
         yield
 

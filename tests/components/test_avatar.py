@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers import issue_registry as ir
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.zego_digital_human.avatar import AvatarCoordinator
+    from custom_components.zego_digital_human.coordinator import AvatarCoordinator
 
 STATE = "sensor.lobby_avatar_state"
 STATUS = "sensor.lobby_stream_status"

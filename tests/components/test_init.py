@@ -12,9 +12,9 @@ from homeassistant.helpers import (
 )
 import pytest
 
-from custom_components.zego_digital_human.avatar import attached_issue_id
 from custom_components.zego_digital_human.client import shared_rate_limiter
 from custom_components.zego_digital_human.const import DOMAIN
+from custom_components.zego_digital_human.coordinator import attached_issue_id
 from zego_emulator import EmulatorConfig, Fault, TaskStatus, ZegoEmulator
 
 from .conftest import MANAGED_SUBENTRY_ID

@@ -7,10 +7,11 @@ import json
 import logging
 import re
 import time
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -24,13 +25,14 @@ from custom_components.zego_digital_human.const import (
     CONF_RTC_SERVER,
     CONF_TOKEN_VARIANT,
     DOMAIN,
+    SUBENTRY_TYPE_AVATAR,
 )
 from tests.speech.tts_engine import ENGINE
 from tests.token04_reference import decode_token04
 from zego_emulator import Fault
-from zego_emulator.config import LOBBY_ANNA_ID
+from zego_emulator.config import KIOSK_BEN_ID, LOBBY_ANNA_ID
 
-from .conftest import MANAGED_SUBENTRY_ID
+from .conftest import MANAGED_SUBENTRY_ID, managed_avatar_data
 
 if TYPE_CHECKING:
     from freezegun.api import FrozenDateTimeFactory
@@ -394,6 +396,12 @@ def _picture(hass: HomeAssistant) -> str | None:
     return picture
 
 
+async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
 def _info_requests(emulator: ZegoEmulator) -> int:
     return sum(1 for r in emulator.requests if r.action == "GetDigitalHumanInfo")
 
@@ -431,18 +439,14 @@ async def test_the_portrait_is_refreshed_before_it_expires(
     assert first_expiry is not None
 
     # Still valid after 17 h: nothing asked.
-    freezer.tick(timedelta(hours=17))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(hours=17))
     assert _info_requests(emulator) == 1
 
     # At 18 h, hours before ZEGO's 24 h run out, the URL is fetched again: valid 24 h more.
     # The client signs with the real clock (bound when it is built); freezegun moved the
     # emulator's: set it back so the request is not refused for clock skew.
     emulator.config.clock_offset = -timedelta(hours=18, seconds=1).total_seconds()
-    freezer.tick(timedelta(hours=1, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(hours=1, seconds=1))
     assert _info_requests(emulator) == 2
     assert _picture(hass) is not None
     assert portrait.expires_at == first_expiry + timedelta(hours=18, seconds=1)
@@ -461,17 +465,13 @@ async def test_a_failed_refresh_keeps_the_portrait_until_it_expires(
     emulator.faults.add(Fault.zego(400000001, "Invalid parameter", action="GetDigitalHumanInfo",
                                    count=None))  # fmt: skip
 
-    freezer.tick(timedelta(hours=18, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(hours=18, seconds=1))
     tried = _info_requests(emulator)
     assert tried > 1
     assert _picture(hass) == first  # kept: still valid
 
     # Retried every 10 minutes meanwhile.
-    freezer.tick(timedelta(minutes=10, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await _advance(hass, freezer, timedelta(minutes=10, seconds=1))
     assert _info_requests(emulator) > tried
     assert _picture(hass) == first
 
@@ -479,9 +479,7 @@ async def test_a_failed_refresh_keeps_the_portrait_until_it_expires(
     # (Few steps: the AppId's rate limiter runs on the real clock, and its wait would
     # sleep on the frozen one.)
     for step in (timedelta(hours=5, minutes=40), timedelta(minutes=10)):
-        freezer.tick(step)
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        await _advance(hass, freezer, step)
     assert _picture(hass) is None
     # ...and the card's poster, which is the same URL (test_the_portrait_is_the_poster...).
     assert init_integration.runtime_data.portraits[MANAGED_SUBENTRY_ID].url is None
@@ -502,3 +500,36 @@ async def test_a_slow_probe_holds_up_neither_the_setup_nor_fails_it(
     assert probe.result() is not None
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("like_zego")
+async def test_avatars_added_and_removed_while_running_get_and_drop_their_portrait(
+    hass: HomeAssistant, emulator: ZegoEmulator, init_integration: MockConfigEntry, admin: Caller
+) -> None:
+    hall = "01JAVATARHALL0000000000000"
+    hass.config_entries.async_add_subentry(
+        init_integration,
+        ConfigSubentry(
+            data=MappingProxyType(
+                managed_avatar_data(
+                    name="Hall", digital_human_id=KIOSK_BEN_ID, room_id="hall", stream_id="hall"
+                )
+            ),
+            subentry_id=hall,
+            subentry_type=SUBENTRY_TYPE_AVATAR,
+            title="Hall",
+            unique_id=None,
+        ),
+    )
+    await hass.async_block_till_done()
+    picture = hass.states.get("media_player.hall").attributes["entity_picture"]  # type: ignore[union-attr]
+    assert picture.startswith(f"{emulator.endpoint}/portraits/{KIOSK_BEN_ID}.svg?")
+    credentials = _ok(await admin.ask("media_player.hall"))
+    assert (credentials["room_id"], credentials["poster"]) == ("hall", picture)
+    portrait = init_integration.runtime_data.portraits[hall]
+
+    hass.config_entries.async_remove_subentry(init_integration, hall)
+    await hass.async_block_till_done()
+    assert hall not in init_integration.runtime_data.portraits
+    assert portrait.closed
+    assert _error(await admin.ask("media_player.hall"))["code"] == "not_found"

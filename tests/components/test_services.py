@@ -145,7 +145,7 @@ async def test_bad_targets(
         ({"entity_id": other.entity_id}, "not_an_avatar"),
         ({"device_id": "no-such-device"}, "not_an_avatar"),
         ({"device_id": other_device.id}, "not_an_avatar"),
-        ({"area_id": "empty_area"}, "no_avatar_targeted"),
+        ({"area_id": "empty_area"}, "no_avatar_in_target"),
     ]
     for data, key in cases:
         with pytest.raises(ServiceValidationError) as excinfo:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.zego_digital_human.avatar import AvatarCoordinator
+    from custom_components.zego_digital_human.coordinator import AvatarCoordinator
     from zego_emulator import ZegoEmulator
 
 

@@ -83,6 +83,20 @@ async def _configure(hass: HomeAssistant, result: Any, user_input: dict[str, Any
     return await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
 
 
+async def _finish(hass: HomeAssistant, entry: MockConfigEntry, result: Any, title: str) -> None:
+    """Go on from the form a test stopped at to the created avatar (a flow must end)."""
+    before = set(entry.subentries)
+    inputs = {"managed": MANAGED_INPUT, "speech": SPEECH_INPUT}
+    while result["type"] is FlowResultType.FORM:
+        result = await _configure(hass, result, inputs[result["step_id"]])
+        assert not result.get("errors"), result
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == title
+    (added,) = set(entry.subentries) - before
+    assert entry.subentries[added].title == title
+    await hass.async_block_till_done()
+
+
 async def test_add_managed_avatar(
     hass: HomeAssistant,
     emulator: ZegoEmulator,
@@ -203,6 +217,7 @@ async def test_identity_errors_recover(
     assert result["errors"] == errors
     result = await _configure(hass, result, good)
     assert result["step_id"] == "managed"
+    await _finish(hass, init_integration, result, "Hall")
 
 
 async def test_identity_typed_known_id_and_connection_error(
@@ -231,6 +246,7 @@ async def test_identity_typed_known_id_and_connection_error(
         {CONF_NAME: "Hall", CONF_DIGITAL_HUMAN_ID: "typed-id", CONF_STREAM_MODE: "managed"},
     )
     assert result["step_id"] == "managed"
+    await _finish(hass, init_integration, result, "Hall")
 
 
 @pytest.mark.parametrize(
@@ -285,6 +301,7 @@ async def test_managed_errors_recover(
 
     result = await _configure(hass, result, MANAGED_INPUT | {CONF_STREAM_ID: "s" * 128})
     assert result["step_id"] == "speech"
+    await _finish(hass, init_integration, result, "Hall")
 
 
 async def test_attached_errors_recover(
@@ -330,6 +347,7 @@ async def test_attached_errors_recover(
 
     result = await _configure(hass, result, {CONF_TASK_ID: live})
     assert result["step_id"] == "speech"
+    await _finish(hass, init_integration, result, "Kiosk")
 
 
 @pytest.mark.parametrize(
@@ -348,6 +366,11 @@ async def test_attached_task_in_use(
     )
     result = await _configure(hass, result, {CONF_TASK_ID: "t1"})
     assert result["errors"] == {CONF_TASK_ID: "task_in_use"}
+    # Another task, not driven by any avatar, is accepted.
+    free = await external_task(hass, emulator, room_id="kiosk_2", stream_id="kiosk_2")
+    result = await _configure(hass, result, {CONF_TASK_ID: free})
+    assert result["step_id"] == "speech"
+    await _finish(hass, init_integration, result, "Kiosk")
 
 
 async def test_speech_errors_recover(

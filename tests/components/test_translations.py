@@ -7,8 +7,12 @@ from pathlib import Path
 import re
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import Platform
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service import async_get_all_descriptions
+from homeassistant.helpers.translation import async_get_translations, async_translate_state
 from homeassistant.setup import async_setup_component
+import pytest
 import yaml
 
 from custom_components import zego_digital_human as integration
@@ -20,10 +24,11 @@ from custom_components.zego_digital_human import (
 )
 from custom_components.zego_digital_human.const import DOMAIN, OverlapPolicy, StreamMode
 
-from .conftest import TRANSLATIONS
+from .conftest import MANAGED_SUBENTRY_ID, TRANSLATIONS
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 PACKAGE = Path(integration.__file__).parent
 ICONS: dict[str, Any] = json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8"))
@@ -39,6 +44,10 @@ _KEY_IN_CALL = re.compile(
     r'(?:ha_error\(|speech_error\(|validation_error\(|translation_key=)\s*"(\w+)"'
 )
 _KEY_IN_TABLE = re.compile(r'\(Zego\w+Error, "(\w+)"\)')
+# Every language the integration ships; a new translations/<language>.json is checked too.
+LANGUAGE_FILES = sorted((PACKAGE / "translations").glob("*.json"))
+LANGUAGES = [path.stem for path in LANGUAGE_FILES]
+_PLACEHOLDER = re.compile(r"{(\w+)}")
 
 
 def _keys(paths: list[Path]) -> set[str]:
@@ -121,3 +130,87 @@ async def test_services_described(hass: HomeAssistant) -> None:
     descriptions = await async_get_all_descriptions(hass)
     assert set(descriptions[DOMAIN]) == set(services)
     assert descriptions[DOMAIN]["start_stream"]["target"] == {"entity": [{"integration": DOMAIN}]}
+
+
+def _strings(language: str) -> dict[str, Any]:
+    strings: dict[str, Any] = json.loads(
+        (PACKAGE / "translations" / f"{language}.json").read_text(encoding="utf-8")
+    )
+    return strings
+
+
+def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Dotted key -> text, the way HA flattens a translations file."""
+    flat: dict[str, str] = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            assert isinstance(value, str), f"{prefix}{key} is not a string"
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def test_languages_shipped() -> None:
+    """English and Simplified Chinese (ZEGO's home market) are both shipped."""
+    assert {"en", "zh-Hans"} <= set(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_matches_english(language: str) -> None:
+    """Each language has exactly English's keys, the same placeholders and no empty text."""
+    english = _flatten(TRANSLATIONS)
+    translated = _flatten(_strings(language))
+    assert not sorted(set(english) - set(translated)), f"missing in {language}.json"
+    assert not sorted(set(translated) - set(english)), f"not in en.json, left in {language}.json"
+    for key, text in translated.items():
+        assert text.strip(), f"{language}: {key} is empty"
+        assert set(_PLACEHOLDER.findall(text)) == set(_PLACEHOLDER.findall(english[key])), (
+            f"{language}: placeholders of {key}"
+        )
+        if language != "en" and text == english[key]:
+            # Only identifiers users copy from ZEGO's console (AppID, TaskID...) stay English.
+            assert " " not in text, f"{language}: {key} is still English"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_home_assistant_loads_language(hass: HomeAssistant, language: str) -> None:
+    """HA's translation loader returns every string of the file, in that language."""
+    strings = _strings(language)
+    for category, section in strings.items():
+        loaded = await async_get_translations(hass, language, category, {DOMAIN})
+        expected = {
+            f"component.{DOMAIN}.{category}.{key}": text for key, text in _flatten(section).items()
+        }
+        assert loaded == expected, category
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("platforms", [[Platform.SENSOR]])
+@pytest.mark.usefixtures("hass_language")
+async def test_entities_named_in_language(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    language: str,
+) -> None:
+    """With HA set to a language, the avatar's entities are named and their states shown in it."""
+    strings = _strings(language)["entity"]["sensor"]
+    entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    (entry,) = (
+        entry
+        for entry in entries
+        if entry.translation_key == "avatar_state"
+        and entry.config_subentry_id == MANAGED_SUBENTRY_ID
+    )
+    state = hass.states.get(entry.entity_id)
+    assert state is not None
+    assert state.name == f"Lobby {strings['avatar_state']['name']}"
+    shown = async_translate_state(hass, state.state, "sensor", DOMAIN, "avatar_state", None)
+    assert shown == strings["avatar_state"]["state"][state.state]
+
+
+@pytest.fixture
+def hass_language(hass: HomeAssistant, language: str) -> None:
+    """HA's configured language (set before the entry is set up, as a user's would be)."""
+    hass.config.language = language

@@ -56,8 +56,9 @@ class FakeDrive:
         progress = request.progress
         assert progress is not None
         loop = asyncio.get_running_loop()
+        # Like the pipeline: take over (cancelling the current request) before the drive lock.
+        hooks.before_drive()
         async with self.lock:
-            hooks.before_drive()
             self.open_now += 1
             self.max_open = max(self.max_open, self.open_now)
             self.log.append(("open", source.label, loop.time()))

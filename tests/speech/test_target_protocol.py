@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from custom_components.zego_digital_human.avatar import AvatarCoordinator
+from custom_components.zego_digital_human.coordinator import AvatarCoordinator
 from custom_components.zego_digital_human.data import AvatarConfig
 
 if TYPE_CHECKING:

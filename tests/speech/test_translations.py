@@ -12,7 +12,8 @@ import string
 import pytest
 
 SPEECH = Path(__file__).parents[2] / "custom_components" / "zego_digital_human" / "speech"
-EN_JSON = SPEECH.parent / "translations" / "en.json"
+# Every language shipped (translations/*.json) must carry the speech path's keys.
+LANGUAGE_FILES = sorted((SPEECH.parent / "translations").glob("*.json"))
 
 # What translations/en.json "exceptions" should hold for the speech path.
 EXPECTED: dict[str, str] = {
@@ -77,9 +78,19 @@ def test_every_key_is_listed_with_its_placeholders() -> None:
         assert placeholders(EXPECTED[key]) <= passed, key
 
 
-def test_en_json_has_the_speech_keys() -> None:
-    exceptions = json.loads(EN_JSON.read_text())["exceptions"]
-    assert not sorted(set(EXPECTED) - set(exceptions)), "speech keys missing from en.json"
+def test_english_and_chinese_shipped() -> None:
+    assert {"en", "zh-Hans"} <= {path.stem for path in LANGUAGE_FILES}
+
+
+@pytest.mark.parametrize("path", LANGUAGE_FILES, ids=lambda path: path.stem)
+def test_translations_have_the_speech_keys(path: Path) -> None:
+    """Each language has a message per speech key, using only the placeholders the code passes."""
+    exceptions = json.loads(path.read_text(encoding="utf-8"))["exceptions"]
+    assert not sorted(set(EXPECTED) - set(exceptions)), f"speech keys missing from {path.name}"
     used = keys_in_code()
-    for key in EXPECTED:
-        assert placeholders(exceptions[key]["message"]) <= used[key], key
+    for key, english in EXPECTED.items():
+        message = exceptions[key]["message"]
+        assert message.strip(), (path.name, key)
+        assert placeholders(message) <= used[key], (path.name, key)
+        # Every placeholder the English text shows is kept, so no detail is lost in translation.
+        assert placeholders(message) == placeholders(english), (path.name, key)

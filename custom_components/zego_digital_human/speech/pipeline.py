@@ -1,9 +1,11 @@
 """One speech request, end to end: source + drive session -> paced PCM -> Stop -> close.
 
-Latency: the source starts producing (TTS synthesis, ffmpeg) at once, and in parallel
-the stream is made live and the drive is opened (DriveByWsStream, WebSocket connect,
-Start). Only when both the first PCM chunk and the open drive are there does audio
-flow, so those round trips hide behind synthesis instead of following it.
+Latency and safety: the source starts producing (TTS synthesis, ffmpeg) at once, and a
+live stream's status is confirmed meanwhile. The drive (DriveByWsStream, WebSocket connect,
+Start) is opened only once the source has produced its first audio: ZEGO interrupts whatever
+the avatar is saying at DriveByWsStream, so a request that fails before its first audio (a
+URL that is not audio, an engine that refuses) must never issue one. The drive's round trips
+are the price, paid once per request after the first audio.
 
 One WebSocket per stream task: a per-avatar lock is held from before DriveByWsStream
 until the socket has closed, so a replacing request can synthesise while the replaced
@@ -97,10 +99,11 @@ class SpeechPipeline:
         pre-empts whatever the avatar still plays). Cancelling sends Stop and closes the
         socket before the CancelledError propagates.
 
-        A live stream gets its drive opened while the source starts (that setup is the
-        time to first audio). An avatar that must start its stream first waits for the
-        source's first audio: a URL that is not audio, or an engine that refuses, then
-        fails alone instead of starting a stream task (billed, and shown on screen).
+        Nothing reaches ZEGO's drive before the source's first audio: a URL that is not
+        audio, or an engine that refuses, fails alone, without interrupting the avatar or
+        creating a drive. A live stream's status is confirmed while the source starts; an
+        avatar that must start its stream first starts it only once there is audio too
+        (a stream task is billed, and shown on screen).
         """
         pcm = source.pcm()
         chained: AsyncGenerator[bytes] | None = None
@@ -111,9 +114,8 @@ class SpeechPipeline:
             on_first_frame(at)
 
         prefetch = asyncio.create_task(_first_chunk(pcm, source.label), name="zego speech source")
-        audio_first = None if self._target.stream_live else prefetch
         opener = asyncio.create_task(
-            self._open(progress, first_frame, before_drive, audio_first), name="zego speech drive"
+            self._open(progress, first_frame, before_drive, prefetch), name="zego speech drive"
         )
         try:
             await _both(prefetch, opener)
@@ -146,22 +148,22 @@ class SpeechPipeline:
         progress: DriveProgress,
         first_frame: Callable[[float], None],
         before_drive: Callable[[], None] | None,
-        audio_first: asyncio.Task[bytes] | None,
+        audio: asyncio.Task[bytes],
     ) -> WsDriveSession:
-        """Make the stream live, then open a drive; returns with the drive lock held.
-
-        With audio_first, the stream is started only once that task has audio.
-        """
+        """Make the stream live, then open a drive once audio has come; returns with the
+        drive lock held."""
         loop = asyncio.get_running_loop()
-        if audio_first is not None:
-            await asyncio.wait([audio_first])
-            if audio_first.cancelled():
-                raise asyncio.CancelledError
-            if (err := audio_first.exception()) is not None:
-                raise err  # the same failure run() reports from the source
-        progress.stream_asked_at = loop.time()
-        task = await self._target.ensure_streaming()
-        progress.stream_ready_at = loop.time()
+        if self._target.stream_live:
+            # Confirming a live stream issues no drive and starts nothing: overlap it.
+            progress.stream_asked_at = loop.time()
+            task = await self._target.ensure_streaming()
+            progress.stream_ready_at = loop.time()
+            await _audio_came(audio)
+        else:
+            await _audio_came(audio)
+            progress.stream_asked_at = loop.time()
+            task = await self._target.ensure_streaming()
+            progress.stream_ready_at = loop.time()
         session = WsDriveSession(
             self._target.client,
             task.task_id,
@@ -169,9 +171,9 @@ class SpeechPipeline:
             pacing=self._pacing,
             on_first_frame=first_frame,
         )
-        await self._drive_lock.acquire()
         if before_drive is not None:
-            before_drive()
+            before_drive()  # the queue cancels what this request replaces
+        await self._drive_lock.acquire()
         # A drive is never abandoned half-open (issued but not connected, or connected
         # without Start): ZEGO would fail it. A cancellation lets open() finish - every
         # step has a timeout - and then ends the drive properly with Stop.
@@ -212,6 +214,15 @@ async def _first_chunk(pcm: AsyncIterator[bytes], label: str) -> bytes:
         if chunk:
             return chunk
     raise speech_error("no_audio", source=label)
+
+
+async def _audio_came(audio: asyncio.Task[bytes]) -> None:
+    """Wait until the source has audio; its failure is the one run() reports."""
+    await asyncio.wait([audio])
+    if audio.cancelled():
+        raise asyncio.CancelledError
+    if (err := audio.exception()) is not None:
+        raise err
 
 
 async def _aclose(iterator: AsyncIterator[bytes]) -> None:

@@ -1,8 +1,10 @@
 """The per-avatar speech queue: overlap policy, audible windows, outcomes.
 
-Policies (per request): ``interrupt`` cancels the running request and drops the queued
-ones (they end as interrupted) and starts at once; ``queue`` waits its turn and starts
-when the previous audio has played out.
+Policies (per request): ``interrupt`` starts at once, and once its source has audio (right
+before its drive) cancels the running request and drops the queued ones (they end as
+interrupted); ``queue`` waits its turn and starts when the previous audio has played out.
+An interrupting request that fails before its first audio (a bad URL, a refusing engine)
+therefore leaves whatever the avatar is saying untouched.
 
 Audible windows keep the speaking state honest. A request's window opens at its first
 frame and closes at the drive's playback end (the client's audio clock), or earlier
@@ -63,6 +65,7 @@ class SpeechRequest:
         self.outcome: SpeechOutcome | None = None
         self.error: HomeAssistantError | None = None
         self.task: asyncio.Task[None] | None = None
+        self.seq = 0  # submission order, set by the queue
         self._phase = _Phase.PENDING
         self._cancelled = False  # cancelled by the queue (interrupt, shutdown)
         self._window_open = False
@@ -155,8 +158,12 @@ class RunHooks:
         self._queue._on_first_frame(self._request, at)
 
     def before_drive(self) -> None:
-        """Call right before the drive is issued: it pre-empts what the avatar plays."""
-        self._queue._cut_windows(keep=self._request)
+        """Call once the source has audio, right before the drive is issued.
+
+        The drive pre-empts what the avatar plays: an interrupting request takes over here,
+        cancelling the running one (whose socket must close before the drive lock frees).
+        """
+        self._queue._claim(self._request)
 
 
 class SpeechQueue:
@@ -179,6 +186,9 @@ class SpeechQueue:
         self._gap = queue_gap
         self._pending: deque[SpeechRequest] = deque()
         self._current: SpeechRequest | None = None
+        # Interrupting requests running up to their first audio, not yet in charge.
+        self._contenders: set[SpeechRequest] = set()
+        self._submitted = 0
         # Cancelled runs still sending Stop / closing; awaited by interrupt and shutdown.
         self._stopping: set[SpeechRequest] = set()
         self._audible: set[SpeechRequest] = set()
@@ -190,7 +200,9 @@ class SpeechQueue:
     @property
     def busy(self) -> bool:
         """Return True while anything is queued, running or audible."""
-        return bool(self._pending or self._current or self._stopping or self._audible)
+        return bool(
+            self._pending or self._current or self._contenders or self._stopping or self._audible
+        )
 
     @property
     def speaking(self) -> bool:
@@ -203,8 +215,14 @@ class SpeechQueue:
         """Take request under its policy."""
         if self._closed:
             raise speech_error("speech_unavailable")
+        self._submitted += 1
+        request.seq = self._submitted
         if request.policy is OverlapPolicy.INTERRUPT:
-            self._cancel_all(cut=False)
+            # Older contenders never reached the avatar: the newest request supersedes them.
+            self._cancel(list(self._contenders))
+            self._contenders.add(request)
+            self._start(request)
+            return
         self._pending.append(request)
         self._schedule()
 
@@ -232,6 +250,8 @@ class SpeechQueue:
             return
         if self._current is not None and not self._current.done:
             return
+        if self._contenders:
+            return  # what was submitted after an interrupting request waits for it
         request = self._pending[0]
         loop = asyncio.get_running_loop()
         if request.policy is OverlapPolicy.QUEUE and self._not_before > loop.time():
@@ -239,6 +259,10 @@ class SpeechQueue:
             return
         self._pending.popleft()
         self._current = request
+        self._start(request)
+
+    def _start(self, request: SpeechRequest) -> None:
+        loop = asyncio.get_running_loop()
         request._phase = _Phase.RUNNING
         request.progress = DriveProgress(began_at=loop.time())
         task = request.task = self._create_task(
@@ -262,7 +286,20 @@ class SpeechQueue:
         else:
             self._end_run(request, SpeechOutcome.FINISHED)
 
+    def _claim(self, request: SpeechRequest) -> None:
+        """request has audio and is about to drive: it takes over the avatar."""
+        if request in self._contenders:
+            self._contenders.discard(request)
+            # What was submitted before it is replaced; what came after still waits.
+            while self._pending and self._pending[0].seq < request.seq:
+                self._resolve(self._pending.popleft(), SpeechOutcome.INTERRUPTED)
+            self._cancel([self._current] if self._current is not None else [])
+            self._current = request
+            self._not_before = 0.0
+        self._cut_windows(keep=request)
+
     def _on_task_done(self, request: SpeechRequest) -> None:
+        self._contenders.discard(request)
         self._stopping.discard(request)
         if self._current is request:
             self._current = None
@@ -338,18 +375,24 @@ class SpeechQueue:
     # --- ending -------------------------------------------------------------------------------
 
     def _cancel_all(self, *, cut: bool) -> None:
-        """Drop the queue and cancel the running request; cut windows if asked."""
+        """Drop the queue and cancel the running request and any contender; cut windows if
+        asked."""
         while self._pending:
             self._resolve(self._pending.popleft(), SpeechOutcome.INTERRUPTED)
-        current = self._current
-        if current is not None and current.task is not None and not current.task.done():
-            current._cancelled = True
-            current.task.cancel()
-            self._stopping.add(current)
+        self._cancel([self._current] if self._current is not None else [])
+        self._cancel(list(self._contenders))
         self._current = None
         self._not_before = 0.0
         if cut:
             self._cut_windows(keep=None)
+
+    def _cancel(self, requests: list[SpeechRequest]) -> None:
+        for request in requests:
+            self._contenders.discard(request)
+            if request.task is not None and not request.task.done():
+                request._cancelled = True
+                request.task.cancel()
+                self._stopping.add(request)
 
     async def _wait_stopped(self) -> None:
         """Wait until cancelled runs have sent Stop and closed their sockets."""

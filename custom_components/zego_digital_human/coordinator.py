@@ -1,4 +1,4 @@
-"""AvatarCoordinator: one avatar's stream-task lifecycle and state.
+"""The entry's runtime data and AvatarCoordinator: one avatar's stream-task lifecycle and state.
 
 The coordinator polls GetDigitalHumanStreamTaskStatus for its own task only (no request
 when it has none), creates and stops managed tasks, notices when ZEGO ends a task, and
@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -48,7 +49,7 @@ from .const import (
     SpeechEvent,
     StreamStatus,
 )
-from .data import AvatarConfig, ZegoConfigEntry
+from .data import AvatarConfig
 from .helpers import describe, ha_error, to_ha_error, zego_exception_handler
 from .store import StoredTask, TaskStore
 
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from homeassistant.config_entries import ConfigSubentry
+
+    from .client import EmulatorPreview
+    from .portrait import Portrait
+    from .speech import SpeechManager
 
 type InterruptHandler = Callable[[], Awaitable[None] | None]
 type SpeechListener = Callable[[SpeechEvent, Mapping[str, Any]], None]
@@ -69,6 +74,26 @@ _STATUS_MAP: dict[StreamTaskStatus, StreamStatus] = {
 }
 
 _GONE_ERRORS = (ZegoTaskNotFoundError, ZegoTaskEndedError)
+
+
+@dataclass(kw_only=True, slots=True)
+class ZegoRuntimeData:
+    """What a loaded entry holds: one client, the task store, and per avatar (by subentry id)
+    its coordinator and its speech manager."""
+
+    client: ZegoClient
+    store: TaskStore
+    # The account data set up with: a change to it reloads the entry, a subentry change doesn't.
+    account: Mapping[str, Any]
+    avatars: dict[str, AvatarCoordinator] = field(default_factory=dict)
+    speech: dict[str, SpeechManager] = field(default_factory=dict)
+    avatars_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The card's backend (player.py): portraits by subentry id, and the emulator probe.
+    portraits: dict[str, Portrait] = field(default_factory=dict)
+    preview: asyncio.Task[EmulatorPreview | None] | None = None
+
+
+type ZegoConfigEntry = ConfigEntry[ZegoRuntimeData]
 
 
 def attached_issue_id(subentry_id: str) -> str:
@@ -208,6 +233,22 @@ class AvatarCoordinator(DataUpdateCoordinator[AvatarSnapshot]):
         if self._task_id == task_id:
             await self._async_apply_status(task)
         return self._snapshot()
+
+    async def async_first_refresh_while_running(self) -> None:
+        """First look at an avatar added while its entry runs.
+
+        HA reserves async_config_entry_first_refresh for entry set-up; a failure here leaves
+        the avatar unavailable until a poll works instead of failing anything.
+        """
+        await self._async_setup()
+        await self.async_refresh()
+
+    async def async_shutdown(self) -> None:
+        """Stop polling and keep-alive (entry unload, or this avatar removed or changed)."""
+        await super().async_shutdown()
+        self._want_stream = False
+        if self._keep_alive_task is not None:
+            self._keep_alive_task.cancel()
 
     # --- stream lifecycle ---------------------------------------------------------------------
 
