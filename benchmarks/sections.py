@@ -32,6 +32,7 @@ from custom_components.zego_digital_human.speech.queue import QUEUE_GAP
 from zego_emulator import DriveRecord, DriveStatus, EmulatorConfig, TaskStatus, ZegoEmulator
 
 from .assist import section_assist
+from .card import section_card
 from .env import ENGINE, RATE, bench_hass, player, tone_pcm, unique_message, wav_header
 from .report import Results, Row, median, percentile
 
@@ -942,4 +943,5 @@ SECTIONS: dict[str, Callable[[Results, Sizes], Awaitable[None]]] = {
     "memory": section_memory,
     "cold": section_cold_start,
     "assist": section_assist,
+    "card": section_card,
 }

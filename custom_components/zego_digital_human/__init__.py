@@ -31,6 +31,7 @@ from .coordinator import (
     async_stop_task_quietly,
     attached_issue_id,
 )
+from .frontend import async_setup_frontend
 from .helpers import create_client, describe
 from .player import async_register_player_command, async_setup_player
 from .services import async_setup_services
@@ -63,6 +64,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, whatever entries exist."""
     async_setup_services(hass)
     async_register_player_command(hass)
+    await async_setup_frontend(hass)
     return True
 
 

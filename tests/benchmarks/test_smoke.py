@@ -16,7 +16,7 @@ import sys
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("1 TTFA", "2 pacing", "3 concurrency", "4 memory", "5 cold start", "6 assist")
+SECTIONS = ("1 TTFA", "2 pacing", "3 concurrency", "4 memory", "5 cold start", "6 assist", "7 card")
 
 
 @pytest.mark.usefixtures("socket_enabled")

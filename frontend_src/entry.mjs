@@ -1,0 +1,2 @@
+// The one symbol the dashboard card needs from the ZEGO Express Web SDK.
+export { ZegoExpressEngine } from "zego-express-engine-webrtc";
