@@ -103,6 +103,7 @@ def _storage_resources(hass: HomeAssistant) -> Any | None:
     if lovelace is None:
         return None
     # 2026.2 renamed `mode` to `resource_mode` (`mode` then warns, and goes in 2026.8).
+    mode: str | None
     if hasattr(lovelace, "resource_mode"):
         mode = lovelace.resource_mode
     else:

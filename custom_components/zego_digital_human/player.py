@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,12 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
-import voluptuous as vol
+
+if TYPE_CHECKING and sys.version_info >= (3, 14):
+    # HA 2026.11 (Python 3.14) types its APIs for probatio, which `voluptuous` aliases there.
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 from .client import (
     DEFAULT_TOKEN_TTL,

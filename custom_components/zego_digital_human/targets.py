@@ -71,8 +71,9 @@ def _extract(hass: HomeAssistant, call: ServiceCall) -> _Referenced:
         selected = target_helpers.async_extract_referenced_entity_ids(
             hass, selection_class(call.data)
         )
-    else:  # HA before helpers.target (2025.4)
-        selected = service_helper.async_extract_referenced_entity_ids(hass, call)
+    else:  # HA before helpers.target (2025.4); newer HA no longer has it here
+        legacy: Any = service_helper
+        selected = legacy.async_extract_referenced_entity_ids(hass, call)
     return _Referenced(
         set(selected.referenced),
         set(selected.indirectly_referenced),
@@ -80,8 +81,9 @@ def _extract(hass: HomeAssistant, call: ServiceCall) -> _Referenced:
     )
 
 
-def _avatar_subentry_id(device: dr.DeviceEntry) -> str | None:
-    return next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
+def _avatar_subentry_id(identifiers: set[tuple[str, str]]) -> str | None:
+    # Identifiers, not the entry type: HA 2026.11's registry also returns child devices.
+    return next((ident for domain, ident in identifiers if domain == DOMAIN), None)
 
 
 def _not_an_avatar(target: str) -> ServiceValidationError:
@@ -98,10 +100,13 @@ def _targeted_devices(hass: HomeAssistant, call: ServiceCall, loaded_avatars: se
     ent_reg = er.async_get(hass)
     device_ids: set[str] = set()
     if call.data.get(ATTR_ENTITY_ID) == ENTITY_MATCH_ALL:
+        # Only our entries' devices can be avatars (the registry's container type differs
+        # between HA versions, a per-entry look-up does not).
         device_ids.update(
             device.id
-            for device in dev_reg.devices.values()
-            if _avatar_subentry_id(device) in loaded_avatars
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            for device in dr.async_entries_for_config_entry(dev_reg, entry.entry_id)
+            if _avatar_subentry_id(device.identifiers) in loaded_avatars
         )
     referenced = _extract(hass, call)
     for entity_id in referenced.explicit_entities - {ENTITY_MATCH_ALL}:
@@ -112,7 +117,7 @@ def _targeted_devices(hass: HomeAssistant, call: ServiceCall, loaded_avatars: se
     explicit_devices = call.data.get(ATTR_DEVICE_ID, ENTITY_MATCH_NONE)
     for device_id in explicit_devices if explicit_devices != ENTITY_MATCH_NONE else []:
         device = dev_reg.async_get(device_id)
-        if device is None or _avatar_subentry_id(device) is None:
+        if device is None or _avatar_subentry_id(device.identifiers) is None:
             raise _not_an_avatar(device_id)
         device_ids.add(device_id)
     for entity_id in referenced.indirect_entities:
@@ -121,7 +126,7 @@ def _targeted_devices(hass: HomeAssistant, call: ServiceCall, loaded_avatars: se
             device_ids.add(entity.device_id)
     for device_id in referenced.devices:
         device = dev_reg.async_get(device_id)
-        if device is not None and _avatar_subentry_id(device) is not None:
+        if device is not None and _avatar_subentry_id(device.identifiers) is not None:
             device_ids.add(device_id)
     return device_ids
 
@@ -143,7 +148,7 @@ def async_resolve_avatars(hass: HomeAssistant, call: ServiceCall) -> list[Avatar
     avatars: list[AvatarCoordinator] = []
     for device_id in sorted(_targeted_devices(hass, call, set(owners))):
         device = dev_reg.async_get(device_id)
-        subentry_id = _avatar_subentry_id(device) if device is not None else None
+        subentry_id = _avatar_subentry_id(device.identifiers) if device is not None else None
         if device is None or subentry_id is None:
             raise _not_an_avatar(device_id)
         owner = owners.get(subentry_id)

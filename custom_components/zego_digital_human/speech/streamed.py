@@ -139,7 +139,8 @@ class StreamedTextSource(AudioSource):
         self._idle_timeout = idle_timeout
         self._first = create_tts_stream(hass, config, **self._tts_args)
         self._binary: Callable[[], str] = ffmpeg_binary(hass)
-        self.label = self._first.engine
+        # HA 2026.11 types the engine as optional; a created stream always has one.
+        self.label = self._first.engine or "tts"
         self.event_data: dict[str, Any] = {"message": ""}
         #: "stream" (one TTS message stream) or "sentences" (one result stream each).
         # HA 2025.5+ only; the feature is detected, not the version.
