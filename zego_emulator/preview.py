@@ -285,7 +285,9 @@ class PreviewHub:
 
     async def handle_feed(self, request: web.Request) -> web.StreamResponse:
         # No Origin check: the card runs on Home Assistant's page, another origin.
-        ws = web.WebSocketResponse(heartbeat=30.0)
+        # No heartbeat: a viewer that vanishes fails the next audio send, and aiohttp 3.14 keeps
+        # the heartbeat's timer alive after a refused login's close (a leaked timer per viewer).
+        ws = web.WebSocketResponse()
         await ws.prepare(request)
         viewer = await self._login(ws)
         if viewer is None:

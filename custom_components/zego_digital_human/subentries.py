@@ -100,6 +100,11 @@ async def _async_remove_avatar(
     if speech is not None:
         await speech.async_shutdown()
     await coordinator.async_shutdown()
+    # Here, not only when its media player goes: HA 2026.11 may remove a deleted subentry's
+    # entities before this listener runs, while the avatar still looked present.
+    portrait = runtime.portraits.pop(subentry_id, None)
+    if portrait is not None:
+        portrait.async_shutdown()
     # HA removes a deleted subentry's entities and device from the registries itself; a
     # changed avatar keeps its registry entries and gets new entity objects.
     for platform in entity_platform.async_get_platforms(hass, DOMAIN):

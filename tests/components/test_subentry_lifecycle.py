@@ -22,6 +22,7 @@ from zego_emulator import DriveStatus, TaskStatus
 from zego_emulator.config import KIOSK_BEN_ID
 
 from .conftest import MANAGED_SUBENTRY_ID, avatar_subentry, managed_avatar_data
+from .devices import avatar_device
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -103,7 +104,7 @@ async def test_adding_and_removing_avatars_keeps_the_others_speaking(
     assert hass.states.get("media_player.garden") is None
     assert entity_registry.async_get("media_player.garden") is None
     assert GARDEN_SUBENTRY_ID not in avatar.runtime_data.avatars
-    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, GARDEN_SUBENTRY_ID)}) is None
+    assert avatar_device(hass, GARDEN_SUBENTRY_ID) is None
     await emulator.wait_for_task(garden_task.task_id, TaskStatus.STOPPED)
 
     # Lobby's drive plays to the end: all its audio, no interruption, no Stop before the end.

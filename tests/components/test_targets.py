@@ -21,6 +21,7 @@ from custom_components.zego_digital_human.const import CONF_STREAM_ID, DOMAIN
 from zego_emulator import TaskStatus
 
 from .conftest import MANAGED_SUBENTRY_ID, avatar_subentry, managed_avatar_data
+from .devices import avatar_device
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.parametrize("subentries_data", [TWO_AVATARS])
 
 
 def _device_id(hass: HomeAssistant, subentry_id: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, subentry_id)})
+    device = avatar_device(hass, subentry_id)
     assert device is not None
     return device.id
 
