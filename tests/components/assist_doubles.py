@@ -133,11 +133,14 @@ class ClockTool(llm.Tool):
 
     async def async_call(
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
-    ) -> JsonObjectType:
+    ) -> Any:
         """Return noon, a little later."""
         self._log.tool_calls += 1
         await asyncio.sleep(self._log.delay)
-        return {"time": "12:00"}
+        # HA 2026.11 deprecates a plain JSON object as a tool's result; older HA has no ToolResult.
+        result: JsonObjectType = {"time": "12:00"}
+        tool_result = getattr(llm, "ToolResult", None)
+        return result if tool_result is None else tool_result(data=result)
 
 
 class ClockAPI(llm.API):
