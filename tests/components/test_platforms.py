@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
 
 from homeassistant.const import Platform
 from homeassistant.core import State
@@ -22,6 +23,8 @@ from .conftest import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
     from syrupy.assertion import SnapshotAssertion
@@ -30,6 +33,13 @@ if TYPE_CHECKING:
 
 # Registry fields that exist only in newer HA; the same snapshots serve 2025.4 and 2026.x.
 VERSION_SPECIFIC_FIELDS = ("object_id_base", "suggested_object_id")
+
+
+@pytest.fixture(autouse=True)
+def still_usage_clock() -> Iterator[None]:
+    """The attached avatar streams: its stream time must not move between snapshots."""
+    with patch("custom_components.zego_digital_human.usage.monotonic", return_value=1000.0):
+        yield
 
 
 @pytest.fixture
