@@ -60,13 +60,17 @@ class AvatarUsage:
         """Count from now; call async_start() to subscribe."""
         self.hass = hass
         self.coordinator = coordinator
-        self._clock = clock or monotonic
+        self._clock = clock
         self._restored: dict[UsageKey, float] = {}
         self._counted: dict[UsageKey, float] = dict.fromkeys(UsageKey, 0.0)
         self._live_since: float | None = None
         self._listeners: list[CALLBACK_TYPE] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_tick: CALLBACK_TYPE | None = None
+
+    def _now(self) -> float:
+        # Looked up at each call, so the seam also reaches counters created earlier.
+        return self._clock() if self._clock is not None else monotonic()
 
     @property
     def live(self) -> bool:
@@ -77,7 +81,7 @@ class AvatarUsage:
         """Return the total of key: restored plus counted this run (plus the open span)."""
         total = self._restored.get(key, 0.0) + self._counted[key]
         if key is UsageKey.STREAM_TIME and self._live_since is not None:
-            total += max(0.0, self._clock() - self._live_since)
+            total += max(0.0, self._now() - self._live_since)
         return total
 
     @callback
@@ -134,7 +138,7 @@ class AvatarUsage:
     def _set_live(self, live: bool) -> None:
         if live == self.live:
             return
-        now = self._clock()
+        now = self._now()
         if live:
             self._live_since = now
             self._unsub_tick = async_track_time_interval(
