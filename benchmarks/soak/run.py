@@ -296,15 +296,13 @@ class Soak:
         steps = {
             "reconfigure": {k: data[k] for k in ("name", "digital_human_id", "stream_mode")},
             "attached": {"task_id": task_id},
+            # The flow's engine picker offers TTS entities only; the soak's tone engine is a
+            # legacy one, so each speak call names it instead.
             "speech": {
-                k: data[k]
-                for k in (
-                    "tts_engine",
-                    "language",
-                    "voice_options",
-                    "sample_rate",
-                    "overlap_policy",
-                )
+                "language": "en-US",
+                "voice_options": {},
+                "sample_rate": "16000",
+                "overlap_policy": data["overlap_policy"],
             },
         }
         while flow.get("type") == "form":

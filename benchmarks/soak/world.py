@@ -452,6 +452,7 @@ class HaApi:
                 "service_data": {
                     "entity_id": avatar.entity("media_player"),
                     "message": f"soak {seconds:g}",
+                    "tts_engine": "soak_tts",
                     "policy": policy,
                     "wait": wait,
                 },
