@@ -27,6 +27,8 @@ DISTURBANCES = (
 )
 
 
+# Two simulated minutes-long days plus HA's start and restart: a few minutes on a busy machine.
+@pytest.mark.timeout(900)
 @pytest.mark.usefixtures("socket_enabled")
 def test_two_day_soak_meets_its_goals(tmp_path: Path) -> None:
     """0 unexplained failures, 0 stuck states, every disturbance recovered, flat resources."""
