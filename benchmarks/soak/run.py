@@ -643,10 +643,16 @@ class Soak:
         before = await self._stream_times()
         # A long utterance, cut by the restart.
         speaking = asyncio.create_task(self.speak("lobby", 6.0, policy="interrupt", wait=True))
-        await asyncio.sleep(1.5)
-        notes["state_at_stop"] = (
-            (await self.api.states()).get(lobby.entity("sensor", "avatar_state"), {}).get("state")
-        )
+        # Stop HA while that utterance plays (the main loop may hold the websocket first).
+        sensor = lobby.entity("sensor", "avatar_state")
+        state = None
+        for _ in range(40):
+            await asyncio.sleep(0.25)
+            state = (await self.api.states()).get(sensor, {}).get("state")
+            if state == "speaking":
+                await asyncio.sleep(0.5)
+                break
+        notes["state_at_stop"] = state
         self.ha_up = False
         await self.api.close()
         await self.ha.stop()
