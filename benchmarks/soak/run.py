@@ -32,6 +32,7 @@ from custom_components.zego_digital_human.client import (
     StreamTaskStatus,
     ZegoClient,
     ZegoError,
+    ZegoStreamIdConflictError,
 )
 from zego_emulator.config import KIOSK_BEN_ID, LOBBY_ANNA_ID
 
@@ -236,6 +237,15 @@ class Soak:
                     )
                 )
                 break
+            except ZegoStreamIdConflictError:
+                # Renewed meanwhile (the owner's timer and a disturbance both renew): use it.
+                live = await self._live_kiosk_task()
+                if live is not None:
+                    task_id = live
+                    break
+                if self.now() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
             except ZegoError:
                 if self.now() > deadline:
                     raise
@@ -247,6 +257,16 @@ class Soak:
             await asyncio.sleep(0.05)
         self.kiosk_expires_at = self.now() + DAY / self.options.compression
         return task_id
+
+    async def _live_kiosk_task(self) -> str | None:
+        state = await self.emulator.admin(self.session, "GET", "state")
+        for task in state.get("tasks", []):
+            if task.get("StreamId") == self.by_key["kiosk"].stream_id and task.get("Status") in (
+                1,
+                3,
+            ):
+                return str(task["TaskId"])
+        return None
 
     async def renew_kiosk(self, reason: str) -> None:
         """Replace the attached task and enter it through the subentry reconfigure flow."""
@@ -680,7 +700,8 @@ class Soak:
         self.emulator.secret = answer["ServerSecret"]
         flow_id = None
         for _ in range(120):
-            flows = await self.api.rest("GET", "/api/config/config_entries/flow")
+            answer = await self.api.ws_call({"type": "config_entries/flow/progress"})
+            flows = answer.get("result") or []
             reauth = [
                 f
                 for f in flows
