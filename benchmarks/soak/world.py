@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 import importlib.util
 import itertools
 import json
@@ -294,25 +293,18 @@ class HomeAssistant(ManagedProcess):
         )
         seed = _load_seed()
         seed.seed_onboarding(config)
-        now = datetime.now(UTC).isoformat()
-        entry = {
-            "created_at": now,
-            "data": {
+        # The demo's entry shape (HA 2025.4's as_dict()), with the soak's project and avatars.
+        entry = seed.config_entry(emulator.endpoint)
+        entry.update(
+            entry_id=ENTRY_ID,
+            title=f"ZEGO {emulator.app_id}",
+            unique_id=emulator.app_id,
+            data={
                 "app_id": emulator.app_id,
                 "server_secret": emulator.secret,
                 "endpoint": emulator.endpoint,
-            },  # fmt: skip
-            "discovery_keys": {},
-            "disabled_by": None,
-            "domain": DOMAIN,
-            "entry_id": ENTRY_ID,
-            "minor_version": 1,
-            "modified_at": now,
-            "options": {},
-            "pref_disable_new_entities": False,
-            "pref_disable_polling": False,
-            "source": "user",
-            "subentries": [
+            },
+            subentries=[
                 {
                     "data": avatar.subentry_data(tasks.get(avatar.key)),
                     "subentry_id": avatar.subentry_id,
@@ -322,10 +314,7 @@ class HomeAssistant(ManagedProcess):
                 }
                 for avatar in avatars
             ],
-            "title": f"ZEGO {emulator.app_id}",
-            "unique_id": emulator.app_id,
-            "version": 1,
-        }
+        )
         storage = config / ".storage"
         storage.mkdir(exist_ok=True)
         (storage / "core.config_entries").write_text(
