@@ -531,6 +531,10 @@ class Soak:
             desk_time = float(raw) if raw is not None else None
         except ValueError:
             desk_time = None
+        if desk_status in ("unavailable", "unknown", None):
+            # Reloading (the kiosk's reconfigure, a reauth): the total shown next is the
+            # restored one, exact to the moment of the reload. Compare from there.
+            return None
         if desk_status == "streaming" or desk_time is None:
             return None
         if desk_off is None:
