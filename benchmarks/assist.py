@@ -190,7 +190,9 @@ async def _setup_doubles(hass: HomeAssistant, bench: AssistBench) -> None:
     ) -> None:
         async_add_entities([BenchScriptedAgent(bench)])
 
-    mock_integration(hass, MockModule(ASSIST_DOMAIN, async_setup_entry=setup_entry))
+    # Custom, like the other benchmark engine: HA 2026.11 fails built-in integrations whose
+    # async_setup_entry returns a bool, while 2025.4.4 requires one.
+    mock_integration(hass, MockModule(ASSIST_DOMAIN, async_setup_entry=setup_entry), built_in=False)
     mock_platform(hass, f"{ASSIST_DOMAIN}.tts", MockPlatform(async_setup_entry=tts_setup))
     mock_platform(
         hass, f"{ASSIST_DOMAIN}.conversation", MockPlatform(async_setup_entry=agent_setup)

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 FaultKind = Literal[
-    "http_status", "zego_error", "delay", "ws_drop", "ws_refuse", "ws_stall", "init_fail"
+    "http_status",
+    "zego_error",
+    "delay",
+    "ws_drop",
+    "ws_refuse",
+    "ws_stall",
+    "ws_silent",
+    "init_fail",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 REST_RESPONSE_KINDS = frozenset({"http_status", "zego_error"})
@@ -32,6 +39,8 @@ class Fault:
     - ``delay``: wait `delay` seconds (not scaled), then answer normally.
     - ``ws_drop``: cut the WebSocket (no close frame) once `after_bytes` audio bytes arrived.
     - ``ws_refuse``: refuse the WebSocket handshake with HTTP `http_status` (default 503).
+    - ``ws_silent``: once `after_bytes` audio bytes arrived, stop reading the socket for `delay`
+      seconds (0: until the task ends or the emulator stops), never closing it.
     - ``init_fail``: the next created task goes 1 -> 2 with FailReason `message`.
     """
 
@@ -68,7 +77,7 @@ class Fault:
         kinds = frozenset({kind}) if isinstance(kind, str) else kind
         if self.kind not in kinds:
             return False
-        if self.kind in ("ws_drop", "ws_refuse", "ws_stall", "init_fail"):
+        if self.kind in ("ws_drop", "ws_refuse", "ws_stall", "ws_silent", "init_fail"):
             return True
         return self.action in ("*", action)
 
@@ -116,6 +125,17 @@ class Fault:
     def ws_drop_after(cls, after_bytes: int, *, count: int | None = 1) -> Fault:
         """Cut the next WebSocket after this many audio bytes."""
         return cls(kind="ws_drop", count=count, after_bytes=after_bytes)
+
+    @classmethod
+    def ws_silent_after(
+        cls, after_bytes: int, *, seconds: float = 0.0, count: int | None = 1
+    ) -> Fault:
+        """Stop reading the next WebSocket after this many audio bytes (it stays open).
+
+        Stands in for a media node that hangs mid-utterance: the client's socket buffers
+        fill up and nothing tells it so; its send timeout must fire.
+        """
+        return cls(kind="ws_silent", count=count, after_bytes=after_bytes, delay=seconds)
 
     @classmethod
     def ws_refused(cls, status: int = 503, *, count: int | None = 1) -> Fault:

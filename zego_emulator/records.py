@@ -87,6 +87,9 @@ class TaskRecord:
             "MaxIdleTime": self.max_idle_time,
             "FailReason": self.fail_reason,
             "EndReason": self.end_reason,
+            # loop.time() values (the monotonic clock): when it was created and ended.
+            "CreatedAt": self.created_at,
+            "EndedAt": self.ended_at,
             "DriveIds": list(self.drive_ids),
             "ActionsDone": list(self.actions_done),
         }
@@ -229,6 +232,8 @@ class RequestRecord:
     at: float
     request_id: str | None = None
     message: str | None = None
+    stream_id: str | None = None
+    """The StreamId of the task the request concerned, when known."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly copy for the admin API."""
@@ -239,5 +244,6 @@ class RequestRecord:
             "http_status": self.http_status,
             "at": self.at,
             "request_id": self.request_id,
+            "stream_id": self.stream_id,
             "message": self.message,
         }

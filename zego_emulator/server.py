@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from email.utils import formatdate
+import json
 import logging
 import secrets
 import time
@@ -362,12 +363,34 @@ class ZegoEmulator:
             return web.Response(status=status, text=fault.body, headers=self._headers())
         if fault is not None:
             return self._answer(request_id, action, app_id, fault.code, fault.message)
+        data: dict[str, Any] | None = None
         try:
             data = await self._dispatch(request)
         except ApiError as err:
             _LOGGER.debug("%s answered %d: %s", action, err.code, err.message)
-            return self._answer(request_id, action, app_id, err.code, err.message)
-        return self._answer(request_id, action, app_id, codes.SUCCESS, "success", data)
+            response = self._answer(request_id, action, app_id, err.code, err.message)
+        else:
+            response = self._answer(request_id, action, app_id, codes.SUCCESS, "success", data)
+        # Same step as the append above (no await between): tells the soak whose request it was.
+        stream_id = self._stream_id_of(request, data if response.status == 200 else None)
+        self.requests[-1] = dataclasses.replace(self.requests[-1], stream_id=stream_id)
+        return response
+
+    def _stream_id_of(self, request: web.Request, data: dict[str, Any] | None) -> str | None:
+        """The StreamId a request concerned (by TaskId, or the one being created)."""
+        try:
+            body = json.loads(getattr(request, "_read_bytes", None) or b"{}")
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        task_id = body.get("TaskId") or (data or {}).get("TaskId")
+        task = self.state.tasks.get(task_id) if isinstance(task_id, str) else None
+        if task is not None:
+            return task.stream_id
+        rtc = body.get("RTCConfig")
+        stream_id = rtc.get("StreamId") if isinstance(rtc, dict) else None
+        return stream_id if isinstance(stream_id, str) else None
 
     async def _dispatch(self, request: web.Request) -> dict[str, Any] | None:
         if self._gateway is None:  # pragma: no cover - routes exist only after start()

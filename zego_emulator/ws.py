@@ -18,7 +18,7 @@ from .records import DriveRecord, DriveStatus
 
 if TYPE_CHECKING:
     from .config import EmulatorConfig
-    from .faults import FaultSet
+    from .faults import Fault, FaultSet
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class WsConnection:
         task_id: str,
         drive: DriveRecord,
         drop_after: int | None,
+        silent: Fault | None = None,
     ) -> None:
         self.task_id = task_id
         self.drive_id = drive.drive_id
@@ -58,6 +59,9 @@ class WsConnection:
         self._request = request
         self._drive = drive
         self._drop_after = drop_after
+        self._silent = silent
+        self._silenced = False
+        self._unsilenced = asyncio.Event()
         self._bytes_in = 0
         self._started = False
         self._stopped = False
@@ -81,6 +85,7 @@ class WsConnection:
 
     def server_close(self, code: int, reason: str) -> None:
         """Close from outside the handler (task ended, interrupt, replaced, shutdown)."""
+        self._unsilenced.set()
         if not self._mark_closed(code, reason):
             return
         self._close_task = self._server.spawn(self._ws.close(code=code, message=reason.encode()))
@@ -102,6 +107,8 @@ class WsConnection:
                     st.CLOSE_START_TIMEOUT, f"Start not received within {timeout:g} s"
                 ) from None
             while self._dispatch(msg):
+                if self._silenced:
+                    await self._stay_silent()
                 msg = await self._ws.receive()
         except _ViolationError as violation:
             self._violate(violation)
@@ -220,7 +227,29 @@ class WsConnection:
         if self._drop_after is not None and self._bytes_in >= self._drop_after:
             self._drop()
             return False
+        if self._silent is not None and self._bytes_in >= self._silent.after_bytes:
+            self._silenced = True
         return True
+
+    async def _stay_silent(self) -> None:
+        """A `ws_silent` fault: read nothing (the client's buffers fill), close nothing."""
+        fault = self._silent
+        self._silenced = False
+        self._silent = None
+        transport = self._request.transport
+        if fault is None or transport is None:
+            return
+        _LOGGER.debug("drive %s: socket silent (fault)", self.drive_id)
+        transport.pause_reading()
+        try:
+            # Ends early when the server closes the link (task ended, reset, shutdown).
+            async with asyncio.timeout(fault.delay or None):
+                await self._unsilenced.wait()
+        except TimeoutError:
+            pass
+        finally:
+            if not transport.is_closing():
+                transport.resume_reading()
 
     def _drop(self) -> None:
         """A `ws_drop` fault: cut the TCP connection without a close frame."""
@@ -326,6 +355,7 @@ class WsServer:
                 for link in existing:
                     link.server_close(st.CLOSE_REPLACED, "replaced by a new connection")
         drop = self.faults.take("ws_drop")
+        silent = self.faults.take("ws_silent")
         ws = web.WebSocketResponse(
             autoclose=False, autoping=True, timeout=self.config.ws_close_timeout
         )
@@ -338,6 +368,7 @@ class WsServer:
             task_id=info.task_id,
             drive=drive,
             drop_after=None if drop is None else drop.after_bytes,
+            silent=silent,
         )
         self.state.add_link(connection, info)
         await connection.run()

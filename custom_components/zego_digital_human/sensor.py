@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -15,6 +17,7 @@ from homeassistant.const import EntityCategory, UnitOfTime
 
 from .const import ATTR_FAIL_REASON, ATTR_ROOM_ID, ATTR_STREAM_ID, AvatarState, StreamStatus
 from .entity import ZegoAvatarEntity, async_add_avatar_entities
+from .usage import AvatarUsage, UsageKey
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import AvatarSnapshot, ZegoConfigEntry
+    from .coordinator import AvatarCoordinator, AvatarSnapshot, ZegoConfigEntry
 
 # Read-only: everything comes from the coordinator.
 PARALLEL_UPDATES = 0
@@ -87,6 +90,33 @@ DESCRIPTIONS: tuple[ZegoSensorEntityDescription, ...] = (
     ),
 )
 
+# What the avatar costs (usage.py): totals that only grow, for long-term statistics.
+USAGE_DESCRIPTIONS: tuple[SensorEntityDescription, ...] = (
+    SensorEntityDescription(
+        key=UsageKey.STREAM_TIME,
+        translation_key=UsageKey.STREAM_TIME,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        # ZEGO bills stream minutes.
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=1,
+    ),
+    SensorEntityDescription(
+        key=UsageKey.DRIVES,
+        translation_key=UsageKey.DRIVES,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+    ),
+    SensorEntityDescription(
+        key=UsageKey.AUDIO_SENT,
+        translation_key=UsageKey.AUDIO_SENT,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=0,
+    ),
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -98,10 +128,18 @@ async def async_setup_entry(
         hass,
         entry,
         async_add_entities,
-        lambda coordinator, _speech: (
-            ZegoSensorEntity(coordinator, description) for description in DESCRIPTIONS
-        ),
+        lambda coordinator, _speech: [
+            *(ZegoSensorEntity(coordinator, description) for description in DESCRIPTIONS),
+            *_usage_sensors(hass, coordinator),
+        ],
     )
+
+
+def _usage_sensors(hass: HomeAssistant, coordinator: AvatarCoordinator) -> list[ZegoUsageSensor]:
+    """The avatar's usage totals; the counter runs while its sensors exist."""
+    usage = AvatarUsage(hass, coordinator)
+    usage.async_start()
+    return [ZegoUsageSensor(coordinator, usage, desc) for desc in USAGE_DESCRIPTIONS]
 
 
 class ZegoSensorEntity(ZegoAvatarEntity, SensorEntity):
@@ -120,3 +158,39 @@ class ZegoSensorEntity(ZegoAvatarEntity, SensorEntity):
         if self.entity_description.attributes_fn is None:
             return None
         return self.entity_description.attributes_fn(self.coordinator.data)
+
+
+class ZegoUsageSensor(ZegoAvatarEntity, RestoreSensor):
+    """A usage total of an avatar; restores the last total so restarts never reset it."""
+
+    def __init__(
+        self,
+        coordinator: AvatarCoordinator,
+        usage: AvatarUsage,
+        description: SensorEntityDescription,
+    ) -> None:
+        """Bind the sensor to the avatar's usage counter."""
+        super().__init__(coordinator, description)
+        self._usage = usage
+        self._key = UsageKey(description.key)
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the earlier total, then follow the counter."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_sensor_data()
+        if last is not None and isinstance(last.native_value, int | float | Decimal):
+            self._usage.restore(self._key, float(last.native_value))
+        self.async_on_remove(self._usage.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Return True: a total is known even while ZEGO cannot be reached."""
+        return True
+
+    @property
+    def native_value(self) -> float | int:
+        """Return the total (drives as a whole number)."""
+        value = self._usage.value(self._key)
+        if self._key is UsageKey.DRIVES:
+            return int(value)
+        return round(value, 1)

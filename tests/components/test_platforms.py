@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
 
 import attr
 from homeassistant.const import Platform
@@ -23,7 +24,7 @@ from .conftest import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from homeassistant.core import HomeAssistant
     from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -36,6 +37,13 @@ if TYPE_CHECKING:
 # left out; the integration sets none of them.
 VERSION_SPECIFIC_FIELDS = ("object_id_base", "suggested_object_id", "compat_name", "aliases")
 SEPARATELY_CHECKED_ATTRIBUTES = ("entity_picture",)
+
+
+@pytest.fixture(autouse=True)
+def still_usage_clock() -> Iterator[None]:
+    """The attached avatar streams: its stream time must not move between snapshots."""
+    with patch("custom_components.zego_digital_human.usage.monotonic", return_value=1000.0):
+        yield
 
 
 @pytest.fixture

@@ -84,7 +84,13 @@ CASES = [
         warm=False,
         reauth=True,
     ),
-    Case("clock_skew", _zego(100000004), REJECTED, AFTER_FAILURE),
+    # The user's fix is the host's clock: the drive says so like every other request.
+    Case(
+        "clock_skew",
+        _zego(100000004),
+        frozenset({"clock_skew", "clock_skew_unknown"}),
+        AFTER_FAILURE,
+    ),
     Case("rate_limited", _zego(400010009), REJECTED, AFTER_FAILURE),
     Case("task_not_found", _zego(400000005), REJECTED, AFTER_FAILURE),
     Case("task_ended", _zego(400000007), REJECTED, AFTER_FAILURE),

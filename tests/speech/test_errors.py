@@ -289,6 +289,22 @@ async def test_zego_rejects_the_drive(
     assert avatar.errors == [err]
 
 
+async def test_clock_skew_on_the_drive_says_fix_the_clock(
+    speech: SpeechManager, avatar: TestAvatar, emulator: ZegoEmulator
+) -> None:
+    """Found by the soak (HA's clock stepped an hour): a drive refused for the timestamp
+    tells the user to correct the clock, as every other request does, not "ZEGO refused"."""
+    await avatar.ensure_streaming()
+    emulator.faults.add(
+        Fault.zego(100000004, "Signature expired", action="DriveByWsStream", count=None)
+    )
+    err = await run_failing(lambda: speech.async_say("What time is it", wait=WaitFor.STARTED))
+    assert isinstance(err, HomeAssistantError)
+    assert err.translation_domain == DOMAIN
+    assert err.translation_key in ("clock_skew", "clock_skew_unknown")
+    assert [kind for kind, _ in avatar.events] == [SpeechEvent.FAILED]
+
+
 @pytest.mark.parametrize("variant", ["stall", "stall22k"])
 async def test_engine_that_goes_quiet_mid_message(
     speech: SpeechManager,

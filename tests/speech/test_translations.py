@@ -17,6 +17,8 @@ LANGUAGE_FILES = sorted((SPEECH.parent / "translations").glob("*.json"))
 
 # What translations/en.json "exceptions" should hold for the speech path.
 EXPECTED: dict[str, str] = {
+    "clock_skew": "ZEGO rejected the request because Home Assistant's clock is off by about {skew} seconds. Correct the system time.",
+    "clock_skew_unknown": "ZEGO rejected the request because Home Assistant's clock is more than 10 minutes off. Correct the system time.",
     "drive_connection_failed": "The connection to ZEGO broke while the avatar was speaking: {error}",
     "drive_failed": "ZEGO could not play the speech: {error}",
     "drive_rejected": "ZEGO refused to play the speech (code {code}): {message} (RequestId {request_id})",

@@ -267,10 +267,17 @@ class WsDriveSession:
             self._stop_sent = True
             report.stop_sent_at = asyncio.get_running_loop().time()
             self._closed = True
-            await self._close_socket(self.send_timeout)
+            answered = await self._close_socket(self.send_timeout)
         except BaseException:
             await self._abort()
             raise
+        if not answered:
+            # Sends only fill socket buffers (megabytes on a fast link), so a server that
+            # stopped reading shows here at the latest: it never answers the close.
+            raise self._error(
+                f"ZEGO did not answer the close of the drive within {self.send_timeout:g} s;"
+                " the socket had gone silent"
+            )
         report.completed = True
         _LOGGER.debug(
             "ZEGO drive %s done: %d frames, %.2f s of audio, %d source stalls",
@@ -359,9 +366,13 @@ class WsDriveSession:
         if self.report is not None:
             self.report.stop_sent_at = asyncio.get_running_loop().time()
 
-    async def _close_socket(self, within: float) -> None:
-        """Close the socket with 1000 and end the reader task, whatever happens."""
+    async def _close_socket(self, within: float) -> bool:
+        """Close the socket with 1000 and end the reader task, whatever happens.
+
+        Returns False when we closed it and the server did not answer the close in time.
+        """
         ws, reader = self._ws, self._reader
+        answered = True
         try:
             if ws is not None and not ws.closed:
                 self._closing_locally = True
@@ -370,11 +381,15 @@ class WsDriveSession:
                         await ws.close(code=aiohttp.WSCloseCode.OK)
                 except (TimeoutError, aiohttp.ClientError, OSError) as err:
                     # aiohttp has already dropped the transport in these cases.
+                    answered = False
                     _LOGGER.debug(
                         "ZEGO drive %s: close handshake failed (%s)",
                         self.drive_id,
                         type(err).__name__,
                     )
+                else:
+                    # aiohttp gives up after its own ws_close timeout and records 1006.
+                    answered = ws.close_code not in (None, aiohttp.WSCloseCode.ABNORMAL_CLOSURE)
         finally:
             if reader is not None and not reader.done():
                 reader.cancel()
@@ -382,6 +397,7 @@ class WsDriveSession:
             # wait() instead of await: the reader's own CancelledError must not look like
             # ours.
             await asyncio.wait([reader])
+        return answered
 
     # --- socket helpers -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from custom_components.zego_digital_human.client import (
+    ZegoClockSkewError,
     ZegoConnectionError,
     ZegoDriveConnectionError,
     ZegoError,
@@ -98,6 +99,11 @@ def zego_drive_error(err: ZegoError) -> HomeAssistantError:
     secret (the client guarantees it).
     """
     text = str(err) or type(err).__name__
+    if isinstance(err, ZegoClockSkewError):
+        # The fix is the host's clock (as for every other request), not ZEGO's drive.
+        if err.skew_seconds is None:
+            return speech_error("clock_skew_unknown")
+        return speech_error("clock_skew", skew=str(round(abs(err.skew_seconds))))
     if isinstance(err, ZegoResponseError):
         return speech_error(
             "drive_rejected",
