@@ -195,6 +195,23 @@ class RealHA:
         text = log.read_text(errors="replace") if log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def errors(self, last: int = 5) -> list[str]:
+        """HA's last ERROR log lines, each with the exception its traceback ended in."""
+        log = self.base / "ha.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        found: list[str] = []
+        for number, line in enumerate(lines):
+            if " ERROR " not in line:
+                continue
+            following = lines[number + 1 : number + 400]
+            if following and following[0].startswith("Traceback"):
+                # The exception is the first line after the traceback that is not indented.
+                raised = next((x for x in following[1:] if x and not x[0].isspace()), "")
+                found.append(f"{line} -> {raised}")
+            else:
+                found.append(line)
+        return found[-last:]
+
     def stop_ha(self) -> None:
         _stop(self.ha)
         self.ha = None
@@ -245,7 +262,13 @@ class RealHA:
                 await ws.send_json({"id": 1, **message})
                 return dict(await ws.receive_json())
 
-        return asyncio.run(run())
+        # A loop of its own, never made current: asyncio.run would leave the main thread with
+        # none set, which the fixtures of later in-process tests (HA's loop policy) then trip on.
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(run())
+        finally:
+            loop.close()
 
     def browser_tokens(self) -> dict[str, Any]:
         """Tokens for the frontend's localStorage, from HA's own login flow (demo / demo)."""
