@@ -135,6 +135,8 @@ def _start_chrome(profile: str) -> webdriver.Chrome:
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    # The console, for failure messages: a page that never loads says why only there.
+    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
     # An explicit driver path: Selenium Manager (which may download drivers) is not used.
     service = Service(executable_path=CHROMEDRIVER)
     try:

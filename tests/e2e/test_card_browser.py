@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.token04_reference import decode_token04
@@ -91,10 +91,19 @@ class Page:
                 lambda d: d.execute_script(script)
             )
         except TimeoutException:
+            self.screenshot("card_failure.png")
             raise AssertionError(
                 f"the card never showed {what} within {limit} s; card: {self.card()}; "
-                f"calls: {self.names()}"
+                f"calls: {self.names()}; browser errors: {self.console_errors()}; "
+                f"HA errors: {self.ha.errors()}"
             ) from None
+
+    def console_errors(self) -> list[str]:
+        """What the page logged as errors (the frontend never loading shows only there)."""
+        try:
+            return [str(entry["message"]) for entry in self.driver.get_log("browser")]
+        except WebDriverException as err:
+            return [f"(console unreadable: {err.msg})"]
 
     def calls(self) -> list[dict[str, Any]]:
         return list(self.js("return (window.__zegoStandIn || {calls: []}).calls") or [])
