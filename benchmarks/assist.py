@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+import inspect
 import itertools
 import math
 import struct
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components import conversation, tts
 from homeassistant.components.tts import TextToSpeechEntity
@@ -310,7 +311,14 @@ async def _ha_run(hass: HomeAssistant, bench: AssistBench) -> float:
         # makes HA run ffmpeg over the engine's output, as Wyoming and VoIP get it.)
         tts_audio_output={tts.ATTR_PREFERRED_FORMAT: "wav"},
     )
-    with chat_session.async_get_chat_session(hass) as session:
+    # A satellite acts for no user: HA 2026.x wants that said (context=None); 2025.4 has no
+    # such parameter.
+    session_kwargs: dict[str, Any] = (
+        {"context": None}
+        if "context" in inspect.signature(chat_session.async_get_chat_session).parameters
+        else {}
+    )
+    with chat_session.async_get_chat_session(hass, **session_kwargs) as session:
         pipeline_input = PipelineInput(run=run, session=session, intent_input="What is the plan?")
         await pipeline_input.validate()
         await pipeline_input.execute()
