@@ -86,6 +86,8 @@ class ZegoPipelineSelect(AssistPipelineSelect):
     def __init__(self, hass: HomeAssistant, coordinator: AvatarCoordinator) -> None:
         """Name the pipeline for the avatar's satellite."""
         super().__init__(hass, DOMAIN, coordinator.subentry_id)
+        # HA's class, not one of ours: the avatar's teardown finds it by this attribute.
+        self.coordinator = coordinator
         self._attr_unique_id = pipeline_select_unique_id(coordinator.subentry_id)
         self._attr_device_info = avatar_device_info(coordinator)
 

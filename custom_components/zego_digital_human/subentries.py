@@ -16,7 +16,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from .const import DOMAIN, LOGGER, SUBENTRY_TYPE_AVATAR
 from .coordinator import AvatarCoordinator, async_stop_task_quietly, attached_issue_id
 from .data import AvatarConfig
-from .entity import ZegoAvatarEntity, avatar_added_signal
+from .entity import avatar_added_signal
 from .speech import SpeechManager
 
 if TYPE_CHECKING:
@@ -111,10 +111,10 @@ async def _async_remove_avatar(
         if platform.config_entry is not entry:
             continue
         for entity_id, entity in list(platform.entities.items()):
-            # The registry's own removal (a deleted subentry) may have got there first.
+            # The registry's own removal (a deleted subentry) may have got there first. Not only
+            # ZegoAvatarEntity: HA's pipeline select is the avatar's too.
             if (
-                isinstance(entity, ZegoAvatarEntity)
-                and entity.coordinator is coordinator
+                getattr(entity, "coordinator", None) is coordinator
                 and entity_id in platform.entities
             ):
                 await platform.async_remove_entity(entity_id)

@@ -182,7 +182,10 @@ async def test_first_refreshes_run_together(
 
 
 async def test_changing_an_avatar_rebuilds_only_that_avatar(
-    hass: HomeAssistant, emulator: ZegoEmulator, avatar: MockConfigEntry
+    hass: HomeAssistant,
+    emulator: ZegoEmulator,
+    avatar: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A reconfigured avatar gets a new coordinator; its entities stay, the others' objects too."""
     lobby = avatar.runtime_data.avatars[MANAGED_SUBENTRY_ID]
@@ -205,6 +208,11 @@ async def test_changing_an_avatar_rebuilds_only_that_avatar(
     )
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.garden_stream_online").state == "on"
+    # Every entity was replaced, HA's own pipeline select included: none was added twice.
+    assert "does not generate unique IDs" not in caplog.text
+    pipeline = hass.states.get("select.garden_assistant")
+    assert pipeline is not None
+    assert pipeline.state != "unavailable"
 
 
 async def test_stale_device_removed_without_detaching_calls(
