@@ -17,12 +17,9 @@ import importlib
 import json
 from pathlib import Path
 import shutil
-import sys
 import tempfile
 import time
 from typing import TYPE_CHECKING, Any
-
-from homeassistant.const import REQUIRED_PYTHON_VER
 
 from .report import Results, Row, median
 
@@ -234,10 +231,5 @@ def _measure(results: Results, runs: int) -> None:
 
 async def section_card(results: Results, sizes: Sizes) -> None:
     """Bytes on a dashboard page with and without the card; preview speaking latency."""
-    if sys.version_info[:3] < REQUIRED_PYTHON_VER:
-        results.notes.append(
-            f"card: skipped, this HA's own process needs Python {REQUIRED_PYTHON_VER}"
-        )
-        return
     runs = 1 if sizes.mode == "quick" else 5
     await asyncio.to_thread(_measure, results, runs)
