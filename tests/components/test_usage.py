@@ -8,6 +8,7 @@ from unittest.mock import patch
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import State
+from homeassistant.helpers import restore_state as rs
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -165,6 +166,11 @@ async def test_totals_survive_restarts(
     clock: FakeClock,
 ) -> None:
     """The totals an earlier run left are restored and counted on, also across a reload."""
+    if hasattr(rs.RestoreStateData(hass), "last_states_by_entity_registry_id"):
+        # HA 2026.11 keys stored states by registry entry; the newest test harness (made for
+        # 2026.10) still seeds the old field, so it cannot stand in for a previous run there.
+        # tests/benchmarks/test_soak.py restarts a real HA process on every leg instead.
+        pytest.skip("this HA's restore store cannot be seeded by the test harness's helper")
     mock_restore_cache_with_extra_data(
         hass,
         [
